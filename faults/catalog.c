@@ -1,0 +1,107 @@
+/* The fault catalogue: the original system's eleven faults under stable
+ * names, then the ones simrun adds.  Inject, verify and revert live beside
+ * this table, one file per family, as the runtime grows them. */
+#include "faults.h"
+
+#include <string.h>
+
+#include "util.h"
+
+static const struct flt_type types[] = {
+    { "heavy_streaming_host", 1, FLT_FAMILY_TRAFFIC, FLT_TARGET_USER,
+      "user:random", FLT_P_STREAMS, 0,
+      "one host pulls many video streams" },
+    { "congestion", 2, FLT_FAMILY_TRAFFIC, FLT_TARGET_NONE, "all",
+      FLT_P_FACTOR, 0, "every host raises every service" },
+    { "link_down", 3, FLT_FAMILY_NETWORK, FLT_TARGET_LINK, "link:core-random",
+      0, 0, "a link between two switches fails" },
+    { "switch_down", 4, FLT_FAMILY_NETWORK, FLT_TARGET_SWITCH, "core:random",
+      0, 0, "a switch stops" },
+    { "server_down", 5, FLT_FAMILY_NETWORK, FLT_TARGET_SERVER, "server:random",
+      0, 0, "a datacenter server goes down" },
+    { "flow_output_changed", 6, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH,
+      "core:busiest", 0, 0,
+      "every flow of a switch has its output port rewritten" },
+    { "flow_inport_changed", 7, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH,
+      "core:busiest", 0, 0,
+      "every flow of a switch has its in-port match rewritten" },
+    { "flow_idle_timeout", 8, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH_OR_ALL, "all",
+      FLT_P_TIMEOUT, 0, "an idle timeout is added to the flows" },
+    { "flow_hard_timeout", 9, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH_OR_ALL, "all",
+      FLT_P_TIMEOUT, 0, "a hard timeout is added to the flows" },
+    { "flows_deleted", 10, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest",
+      0, 0, "every flow of a switch but the table-miss entry is deleted" },
+    { "lldp_drop", 11, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest", 0,
+      0, "a switch drops every LLDP packet (ethertype 0x88cc)" },
+    { "drop_service", 0, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest",
+      FLT_P_SERVICE, FLT_P_SERVICE,
+      "a high-priority rule drops one service's traffic" },
+    { "blackhole_host", 0, FLT_FAMILY_FLOW, FLT_TARGET_HOST, "server:random",
+      0, 0, "everything sent to one host is dropped at its switch" },
+    { "rate_limit", 0, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest",
+      FLT_P_RATE, 0, "an OpenFlow meter limits a switch's traffic" },
+    { "forwarding_loop", 0, FLT_FAMILY_FLOW, FLT_TARGET_LINK,
+      "link:core-random", 0, 0,
+      "rules bounce traffic between the two switches of a link" },
+    { "controller_down", 0, FLT_FAMILY_CONTROLLER, FLT_TARGET_NONE, "all", 0,
+      0, "the controller stops or loses its switches" },
+};
+
+const struct flt_type *
+flt_types(size_t *n)
+{
+    *n = SR_ARRAY_SIZE(types);
+    return types;
+}
+
+const struct flt_type *
+flt_type_find(const char *name)
+{
+    for (size_t i = 0; i < SR_ARRAY_SIZE(types); i++) {
+        if (!strcmp(types[i].name, name)) {
+            return &types[i];
+        }
+    }
+    return NULL;
+}
+
+const char *
+flt_family_name(enum flt_family f)
+{
+    switch (f) {
+    case FLT_FAMILY_TRAFFIC: return "traffic";
+    case FLT_FAMILY_NETWORK: return "network";
+    case FLT_FAMILY_FLOW: return "flow";
+    case FLT_FAMILY_CONTROLLER: return "controller";
+    }
+    return "?";
+}
+
+const char *
+flt_target_kind_name(enum flt_target_kind k)
+{
+    switch (k) {
+    case FLT_TARGET_NONE: return "the whole network";
+    case FLT_TARGET_SWITCH: return "a switch";
+    case FLT_TARGET_SWITCH_OR_ALL: return "a switch or all switches";
+    case FLT_TARGET_USER: return "a user host";
+    case FLT_TARGET_SERVER: return "a datacenter server";
+    case FLT_TARGET_HOST: return "a host";
+    case FLT_TARGET_LINK: return "a link between two switches";
+    }
+    return "?";
+}
+
+bool
+flt_is_service(const char *name)
+{
+    static const char *const services[] = { "video", "chat", "p2p",
+                                            "web",   "mail", "broadcast" };
+
+    for (size_t i = 0; i < SR_ARRAY_SIZE(services); i++) {
+        if (!strcmp(services[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}

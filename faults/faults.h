@@ -1,0 +1,139 @@
+/* The fault catalogue and the fault timeline.
+ *
+ * The catalogue describes each fault type: its stable name, its id in the
+ * original system (reference/seed-system.md), its family, what it targets and
+ * which parameters it takes.  The timeline turns a scenario's [[fault]]
+ * entries and [campaign] into concrete episodes with absolute times and
+ * targets resolved to names.  Target resolution works on a 'struct
+ * flt_world' (names by role), so this module does not depend on the
+ * topology code that fills it. */
+#ifndef SR_FAULTS_H
+#define SR_FAULTS_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum flt_family {
+    FLT_FAMILY_TRAFFIC,    /* raises traffic through simtraffic */
+    FLT_FAMILY_NETWORK,    /* Mininet control channel */
+    FLT_FAMILY_FLOW,       /* flow rules through the controller's REST API */
+    FLT_FAMILY_CONTROLLER, /* the controller itself */
+};
+
+/* What a fault's 'target' names. */
+enum flt_target_kind {
+    FLT_TARGET_NONE,          /* the whole network ("all") */
+    FLT_TARGET_SWITCH,        /* one switch */
+    FLT_TARGET_SWITCH_OR_ALL, /* one switch, or "all" */
+    FLT_TARGET_USER,          /* one user host */
+    FLT_TARGET_SERVER,        /* one datacenter server */
+    FLT_TARGET_HOST,          /* any host */
+    FLT_TARGET_LINK,          /* a link between two switches */
+};
+
+/* Parameters a fault type accepts (bits). */
+enum {
+    FLT_P_SERVICE = 1 << 0, /* service = "video" ... */
+    FLT_P_TIMEOUT = 1 << 1, /* timeout = "10s" */
+    FLT_P_RATE = 1 << 2,    /* rate_kbps = 500 */
+    FLT_P_STREAMS = 1 << 3, /* streams = 8 */
+    FLT_P_FACTOR = 1 << 4,  /* factor = 4 */
+};
+
+struct flt_type {
+    const char *name;
+    int seed_id;        /* 1..11 for the original system, 0 for new ones */
+    enum flt_family family;
+    enum flt_target_kind target;
+    const char *default_target;
+    unsigned params;    /* FLT_P_* accepted */
+    unsigned required;  /* FLT_P_* that must be given */
+    const char *summary;
+};
+
+/* The catalogue, in a stable order (seed ids first). */
+const struct flt_type *flt_types(size_t *n);
+/* The type called 'name', or NULL. */
+const struct flt_type *flt_type_find(const char *name);
+const char *flt_family_name(enum flt_family f);
+const char *flt_target_kind_name(enum flt_target_kind k);
+
+/* Services a fault can single out (drop_service). */
+bool flt_is_service(const char *name);
+
+/* A fault as the scenario wrote it. */
+struct flt_spec {
+    const struct flt_type *type;
+    char *target;           /* as written, or the type's default */
+    int64_t at_ms;          /* from the start of the run (network ready) */
+    int64_t duration_ms;
+    char *service;          /* FLT_P_SERVICE */
+    int64_t timeout_ms;     /* FLT_P_TIMEOUT */
+    int64_t rate_kbps;      /* FLT_P_RATE */
+    int64_t streams;        /* FLT_P_STREAMS */
+    int64_t factor;         /* FLT_P_FACTOR */
+};
+
+/* Names the timeline can pick targets from, all owned by the caller. */
+struct flt_world {
+    const char **core, **access, **gateway, **users, **servers;
+    size_t ncore, naccess, ngateway, nusers, nservers;
+    /* Switch-to-switch links as "a-b" with their kind. */
+    const char **core_links, **uplinks, **access_links;
+    size_t ncore_links, nuplinks, naccess_links;
+    const char *busiest_core; /* may be NULL when not computed */
+};
+
+/* One planned episode. */
+struct flt_episode {
+    int id;                   /* 1-based, in time order */
+    int source;               /* index of the hand-placed spec, -1: campaign */
+    const struct flt_type *type;
+    char *target;             /* resolved name ("all" for whole network) */
+    char *selector;           /* as written ("core:busiest"), or NULL */
+    int64_t at_ms, duration_ms;
+    struct flt_spec spec;     /* parameters (target/service copied) */
+};
+
+struct flt_timeline {
+    struct flt_episode *ep;
+    size_t n;
+};
+
+/* Checks that 'target' is valid for 'type' in 'world': a selector of the
+ * right kind or an existing name.  On failure fills 'err' with a message
+ * that lists what would be accepted. */
+int flt_check_target(const struct flt_type *type, const char *target,
+                     const struct flt_world *world, struct sr_error *err);
+
+/* Resolves 'target' for 'type' to one name, drawing random choices from
+ * 'rng_state' (seeded by the caller).  Returns a malloc'd name or NULL. */
+struct sr_rng;
+char *flt_resolve_target(const struct flt_type *type, const char *target,
+                         const struct flt_world *world, struct sr_rng *rng,
+                         struct sr_error *err);
+
+/* Campaign parameters (scenario [campaign]). */
+struct flt_campaign {
+    const struct flt_type **types;
+    size_t ntypes;
+    int episodes;
+    int64_t length_min_ms, length_max_ms;
+    int64_t gap_min_ms, gap_max_ms;
+};
+
+/* Builds the timeline from hand-placed 'specs' and, when 'campaign' is not
+ * NULL, a campaign starting at 'start_ms'.  Same inputs and 'seed', same
+ * timeline.  The caller releases it with flt_timeline_release(). */
+int flt_timeline_build(const struct flt_spec *specs, size_t nspecs,
+                       const struct flt_campaign *campaign, int64_t start_ms,
+                       const struct flt_world *world, uint64_t seed,
+                       struct flt_timeline *out, struct sr_error *err);
+void flt_timeline_release(struct flt_timeline *tl);
+/* End of the last episode plus, for a campaign, its trailing gap. */
+int64_t flt_timeline_end_ms(const struct flt_timeline *tl);
+
+#endif

@@ -1,0 +1,503 @@
+#include "plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void
+sim_topo_params(const struct scenario *scn, struct topo_params *p)
+{
+    const struct scn_topology *t = &scn->topo;
+
+    memset(p, 0, sizeof *p);
+    p->core_switches = t->core_switches;
+    p->core_m = t->core_m;
+    p->access_networks = t->access_networks;
+    p->access_switches = t->access_switches;
+    p->access_m = t->access_m;
+    p->uplinks = t->uplinks;
+    p->hosts = t->hosts;
+    p->datacenters = t->datacenters;
+    p->bw_mbps = t->link_bw_mbps;
+    p->seed = scn->seed;
+}
+
+static bool
+needs_busiest(const struct scenario *scn)
+{
+    for (size_t i = 0; i < scn->nfaults; i++) {
+        if (scn->faults[i].target && !strcmp(scn->faults[i].target, "core:busiest")) {
+            return true;
+        }
+    }
+    if (scn->campaign.present) {
+        for (size_t i = 0; i < scn->campaign.c.ntypes; i++) {
+            if (!strcmp(scn->campaign.c.types[i]->default_target, "core:busiest")) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void
+push_name(const char ***arr, size_t *n, size_t *cap, const char *name)
+{
+    xgrow((void **) arr, cap, *n + 1, sizeof **arr);
+    (*arr)[(*n)++] = name;
+}
+
+/* Fills the plan's world (names by role) from its topology. */
+static void
+build_world(struct sim_plan *p)
+{
+    const struct topology *t = p->topo;
+    struct flt_world *w = &p->world;
+    size_t cap[8] = { 0 };
+
+    for (size_t i = 0; i < t->nsw; i++) {
+        const struct topo_switch *s = &t->sw[i];
+
+        if (s->role == TOPO_ROLE_CORE) {
+            push_name(&w->core, &w->ncore, &cap[0], s->name);
+        } else if (s->role == TOPO_ROLE_GATEWAY) {
+            push_name(&w->gateway, &w->ngateway, &cap[1], s->name);
+        } else {
+            push_name(&w->access, &w->naccess, &cap[2], s->name);
+        }
+    }
+    for (size_t i = 0; i < t->nhost; i++) {
+        if (t->host[i].role == TOPO_ROLE_SERVER) {
+            push_name(&w->servers, &w->nservers, &cap[3], t->host[i].name);
+        } else {
+            push_name(&w->users, &w->nusers, &cap[4], t->host[i].name);
+        }
+    }
+    for (size_t i = 0; i < t->nlink; i++) {
+        const struct topo_link *l = &t->link[i];
+        char *name;
+
+        if (l->kind == TOPO_LINK_HOST) {
+            continue;
+        }
+        name = xasprintf("%s-%s", topo_node_name(t, l->a), topo_node_name(t, l->b));
+        if (l->kind == TOPO_LINK_CORE) {
+            push_name(&w->core_links, &w->ncore_links, &cap[5], name);
+        } else if (l->kind == TOPO_LINK_UPLINK) {
+            push_name(&w->uplinks, &w->nuplinks, &cap[6], name);
+        } else {
+            push_name(&w->access_links, &w->naccess_links, &cap[7], name);
+        }
+    }
+    w->busiest_core = p->busiest >= 0 ? t->sw[p->busiest].name : NULL;
+}
+
+static void
+free_world(struct flt_world *w)
+{
+    for (size_t i = 0; i < w->ncore_links; i++) {
+        free((char *) w->core_links[i]);
+    }
+    for (size_t i = 0; i < w->nuplinks; i++) {
+        free((char *) w->uplinks[i]);
+    }
+    for (size_t i = 0; i < w->naccess_links; i++) {
+        free((char *) w->access_links[i]);
+    }
+    free(w->core);
+    free(w->access);
+    free(w->gateway);
+    free(w->users);
+    free(w->servers);
+    free(w->core_links);
+    free(w->uplinks);
+    free(w->access_links);
+}
+
+void
+sim_plan_free(struct sim_plan *p)
+{
+    if (!p) {
+        return;
+    }
+    flt_timeline_release(&p->timeline);
+    free_world(&p->world);
+    topo_free(p->topo);
+    free(p);
+}
+
+/* Checks the timeline against the run: targets, the end of the run,
+ * overlaps.  Returns the number of problems added. */
+static size_t
+check_timeline(struct sim_plan *p, struct scn_diags *diags)
+{
+    const struct scenario *scn = p->scn;
+    const struct flt_timeline *tl = &p->timeline;
+    size_t before = diags->n;
+
+    for (size_t i = 0; i < tl->n; i++) {
+        const struct flt_episode *e = &tl->ep[i];
+        const struct scn_fault_pos *pos = e->source >= 0 ? &scn->fault_pos[e->source] : NULL;
+
+        if (e->at_ms + e->duration_ms > p->duration_ms) {
+            if (pos) {
+                scn_diag_add(diags, pos->duration_line, pos->duration_col,
+                             "[[fault]] #%d (%s) ends at %.1f s, after the run "
+                             "ends (duration = %.1f s)",
+                             e->source + 1, e->type->name,
+                             (double) (e->at_ms + e->duration_ms) / 1000.0,
+                             (double) p->duration_ms / 1000.0);
+            } else {
+                scn_diag_add(diags, scn->campaign.line, scn->campaign.col,
+                             "the campaign needs %.1f s but the run lasts %.1f s "
+                             "(duration): raise 'duration', lower 'episodes', "
+                             "or leave 'duration' out to fit the campaign",
+                             (double) (flt_timeline_end_ms(tl) +
+                                       scn->campaign.c.gap_min_ms) / 1000.0,
+                             (double) p->duration_ms / 1000.0);
+                break;
+            }
+        }
+    }
+    if (scn->allow_overlap) {
+        return diags->n - before;
+    }
+    for (size_t i = 0; i + 1 < tl->n; i++) {
+        const struct flt_episode *a = &tl->ep[i], *b = &tl->ep[i + 1];
+
+        if (b->at_ms < a->at_ms + a->duration_ms) {
+            const struct flt_episode *later = b->source >= 0 ? b : a;
+            const struct flt_episode *other = later == b ? a : b;
+            const struct scn_fault_pos *pos =
+                later->source >= 0 ? &scn->fault_pos[later->source] : NULL;
+
+            scn_diag_add(diags, pos ? pos->at_line : scn->campaign.line,
+                         pos ? pos->at_col : scn->campaign.col,
+                         "fault %s (%.1f-%.1f s) overlaps %s %s (%.1f-%.1f s); "
+                         "set allow_overlapping_faults = true to allow it",
+                         later->type->name, (double) later->at_ms / 1000.0,
+                         (double) (later->at_ms + later->duration_ms) / 1000.0,
+                         other->source >= 0 ? "fault" : "campaign episode",
+                         other->type->name, (double) other->at_ms / 1000.0,
+                         (double) (other->at_ms + other->duration_ms) / 1000.0);
+        }
+    }
+    return diags->n - before;
+}
+
+struct sim_plan *
+sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_error *err)
+{
+    struct sim_plan *p = xcalloc(1, sizeof *p);
+    struct topo_params tp;
+    size_t before = diags->n;
+    bool targets_ok = true;
+
+    p->scn = scn;
+    p->busiest = -1;
+    sim_topo_params(scn, &tp);
+    p->topo = topo_build(&tp, err);
+    if (!p->topo) {
+        goto fail_err;
+    }
+    if (needs_busiest(scn)) {
+        p->busiest = topo_busiest_core(p->topo, err);
+        if (p->busiest < 0) {
+            goto fail_err;
+        }
+    }
+    build_world(p);
+    /* Targets first, each with its position, so every bad one is listed. */
+    for (size_t i = 0; i < scn->nfaults; i++) {
+        const struct flt_spec *f = &scn->faults[i];
+        const struct scn_fault_pos *pos = &scn->fault_pos[i];
+        struct sr_error terr = { 0 };
+
+        if (flt_check_target(f->type, f->target, &p->world, &terr) < 0) {
+            scn_diag_add(diags, pos->target_line ? pos->target_line : pos->line,
+                         pos->target_line ? pos->target_col : pos->col, "%s", terr.msg);
+            targets_ok = false;
+        }
+    }
+    if (!targets_ok) {
+        goto fail;
+    }
+    if (flt_timeline_build(scn->faults, scn->nfaults,
+                           scn->campaign.present ? &scn->campaign.c : NULL,
+                           scn->warmup_ms, &p->world, scn->seed, &p->timeline, err) < 0) {
+        goto fail_err;
+    }
+    p->duration_ms = scn->duration_ms;
+    if (scn->campaign.present && !scn->duration_set) {
+        int64_t iv = scn->collector.interval_ms;
+        int64_t end = flt_timeline_end_ms(&p->timeline) + scn->campaign.c.gap_min_ms;
+
+        /* Fit the campaign, rounded up to whole sweeps. */
+        p->duration_ms = (end + iv - 1) / iv * iv;
+        if (p->duration_ms <= scn->warmup_ms) {
+            p->duration_ms = scn->warmup_ms + iv;
+        }
+    }
+    if (check_timeline(p, diags)) {
+        goto fail;
+    }
+    return p;
+
+fail_err:
+    scn_diag_add(diags, 0, 0, "%s", err->msg);
+fail:
+    sr_error_set(err, SR_EINVAL, "%s: %zu problem%s found", scn->path, diags->n - before,
+                 diags->n - before == 1 ? "" : "s");
+    sim_plan_free(p);
+    return NULL;
+}
+
+/* ---- printing ---- */
+
+static int
+compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *) a, y = *(const int *) b;
+
+    return (x > y) - (x < y);
+}
+
+static void
+print_degrees(const struct topology *t, FILE *out)
+{
+    int *deg = xcalloc(t->ncore ? t->ncore : 1, sizeof *deg);
+    size_t shown = 0;
+    double sum = 0;
+
+    topo_core_degrees(t, deg);
+    qsort(deg, t->ncore, sizeof *deg, compare_ints);
+    for (size_t i = 0; i < t->ncore; i++) {
+        sum += deg[i];
+    }
+    fprintf(out, "  core degree     min %d, median %d, mean %.2f, max %d\n", deg[0],
+            deg[t->ncore / 2], sum / (double) t->ncore, deg[t->ncore - 1]);
+    fprintf(out, "  degree count   ");
+    for (size_t i = 0; i < t->ncore;) {
+        size_t j = i;
+
+        while (j < t->ncore && deg[j] == deg[i]) {
+            j++;
+        }
+        if (shown == 12) {
+            fprintf(out, " ... up to %d", deg[t->ncore - 1]);
+            break;
+        }
+        fprintf(out, " %d:%zu", deg[i], j - i);
+        shown++;
+        i = j;
+    }
+    fputc('\n', out);
+    free(deg);
+}
+
+static void
+print_topology(const struct sim_plan *p, FILE *out)
+{
+    const struct topology *t = p->topo;
+    size_t role_sw[3] = { 0 }, role_host[2] = { 0 }, kinds[4] = { 0 };
+
+    for (size_t i = 0; i < t->nsw; i++) {
+        role_sw[t->sw[i].role]++;
+    }
+    for (size_t i = 0; i < t->nhost; i++) {
+        role_host[t->host[i].role == TOPO_ROLE_SERVER]++;
+    }
+    for (size_t i = 0; i < t->nlink; i++) {
+        kinds[t->link[i].kind]++;
+    }
+    fprintf(out, "topology        %zu switches, %zu hosts, %zu links\n", t->nsw, t->nhost,
+            t->nlink);
+    fprintf(out, "  switches        core %zu, gateway %zu, access %zu\n", role_sw[0],
+            role_sw[2], role_sw[1]);
+    fprintf(out, "  hosts           user %zu, server %zu\n", role_host[0], role_host[1]);
+    fprintf(out, "  links           core %zu, uplink %zu, access %zu, host %zu\n",
+            kinds[TOPO_LINK_CORE], kinds[TOPO_LINK_UPLINK], kinds[TOPO_LINK_ACCESS],
+            kinds[TOPO_LINK_HOST]);
+    print_degrees(t, out);
+    fprintf(out, "  access          %lld networks x %lld switches (BA m=%lld), %lld "
+                 "users each, %lld uplinks each\n",
+            (long long) t->params.access_networks, (long long) t->params.access_switches,
+            (long long) t->params.access_m, (long long) t->params.hosts,
+            (long long) t->params.uplinks);
+    if (t->ndc) {
+        fprintf(out, "  datacenters    ");
+        for (size_t d = 0; d < t->ndc && d < 16; d++) {
+            fprintf(out, " d%zu@%s", d + 1, t->sw[t->dc_switch[d]].name);
+        }
+        fprintf(out, "%s (3 servers each)\n", t->ndc > 16 ? " ..." : "");
+    }
+    if (p->busiest >= 0) {
+        fprintf(out, "  busiest core    %s (most host-to-host shortest paths)\n",
+                t->sw[p->busiest].name);
+    }
+    if (t->params.bw_mbps > 0) {
+        fprintf(out, "  shaping         %g Mbit/s on every link\n", t->params.bw_mbps);
+    }
+}
+
+static void
+print_traffic(const struct sim_plan *p, FILE *out)
+{
+    const struct scenario *s = p->scn;
+    size_t users = p->world.nusers, servers = p->world.nservers;
+    long clients = lround(s->traffic.video.clients * (double) users);
+    char every[32];
+
+    fprintf(out, "traffic         (per user host; servers are the %zu datacenter hosts)\n",
+            servers);
+    if (s->traffic.video.enabled) {
+        fprintf(out, "  video         %ld of %zu users stream %lld kbit/s (RTSP + RTP, "
+                     "I/P frames) from servers\n",
+                clients, users, (long long) s->traffic.video.bitrate_kbps);
+    } else {
+        fprintf(out, "  video         off\n");
+    }
+    if (s->traffic.chat.enabled) {
+        fprintf(out, "  chat          %g messages/min to random users, each answered\n",
+                s->traffic.chat.per_min);
+    } else {
+        fprintf(out, "  chat          off\n");
+    }
+    if (s->traffic.p2p.enabled) {
+        fprintf(out, "  p2p           %g transfers/min, files of %g-%g MB from several "
+                     "peers\n",
+                s->traffic.p2p.per_min, s->traffic.p2p.file_mb_min,
+                s->traffic.p2p.file_mb_max);
+    } else {
+        fprintf(out, "  p2p           off\n");
+    }
+    if (s->traffic.web.enabled) {
+        fprintf(out, "  web           %g pages/min (HTTP/1.1, page + objects) from "
+                     "servers\n",
+                s->traffic.web.per_min);
+    } else {
+        fprintf(out, "  web           off\n");
+    }
+    if (s->traffic.mail.enabled) {
+        fprintf(out, "  mail          %g mails/min (SMTP) to servers; servers send to "
+                     "users too\n",
+                s->traffic.mail.per_min);
+    } else {
+        fprintf(out, "  mail          off\n");
+    }
+    if (s->traffic.broadcast.enabled) {
+        scn_format_duration(s->traffic.broadcast.every_ms, every, sizeof every);
+        fprintf(out, "  broadcast     one UDP announcement every %s\n", every);
+    } else {
+        fprintf(out, "  broadcast     off\n");
+    }
+    if (s->traffic.video.enabled && clients > 0) {
+        fprintf(out, "  video load    %.1f Mbit/s in total\n",
+                (double) clients * (double) s->traffic.video.bitrate_kbps / 1000.0);
+    }
+}
+
+static void
+print_params(const struct flt_episode *e, char *buf, size_t size)
+{
+    const struct flt_spec *f = &e->spec;
+    unsigned pm = e->type->params;
+
+    buf[0] = '\0';
+    if (pm & FLT_P_SERVICE) {
+        snprintf(buf, size, "service=%s", f->service ? f->service : "?");
+    } else if (pm & FLT_P_TIMEOUT) {
+        snprintf(buf, size, "timeout=%.1fs", (double) f->timeout_ms / 1000.0);
+    } else if (pm & FLT_P_RATE) {
+        snprintf(buf, size, "rate=%lldkbit/s", (long long) f->rate_kbps);
+    } else if (pm & FLT_P_STREAMS) {
+        snprintf(buf, size, "streams=%lld", (long long) f->streams);
+    } else if (pm & FLT_P_FACTOR) {
+        snprintf(buf, size, "factor=%lldx", (long long) f->factor);
+    }
+}
+
+static void
+print_faults(const struct sim_plan *p, FILE *out)
+{
+    const struct flt_timeline *tl = &p->timeline;
+    size_t n;
+    const struct flt_type *types = flt_types(&n);
+
+    fprintf(out, "faults          %zu episode%s%s\n", tl->n, tl->n == 1 ? "" : "s",
+            p->scn->campaign.present ? " (campaign)" : "");
+    if (!tl->n) {
+        return;
+    }
+    fprintf(out, "  %-4s %9s %9s  %-21s %-22s %s\n", "id", "start", "end", "type", "target",
+            "parameters");
+    for (size_t i = 0; i < tl->n; i++) {
+        const struct flt_episode *e = &tl->ep[i];
+        char target[96], params[64];
+
+        if (e->selector) {
+            snprintf(target, sizeof target, "%s (%s)", e->target, e->selector);
+        } else {
+            snprintf(target, sizeof target, "%s", e->target);
+        }
+        print_params(e, params, sizeof params);
+        fprintf(out, "  %-4d %8.1fs %8.1fs  %-21s %-22s %s\n", e->id,
+                (double) e->at_ms / 1000.0, (double) (e->at_ms + e->duration_ms) / 1000.0,
+                e->type->name, target, params);
+    }
+    if (p->scn->campaign.present) {
+        fprintf(out, "  episodes/type  ");
+        for (size_t k = 0; k < n; k++) {
+            size_t count = 0;
+
+            for (size_t i = 0; i < tl->n; i++) {
+                count += tl->ep[i].type == &types[k];
+            }
+            if (count) {
+                fprintf(out, " %s:%zu", types[k].name, count);
+            }
+        }
+        fputc('\n', out);
+    }
+}
+
+void
+sim_plan_print(const struct sim_plan *p, FILE *out)
+{
+    const struct scenario *s = p->scn;
+    char dur[32], warm[32], iv[32];
+
+    scn_format_duration(p->duration_ms, dur, sizeof dur);
+    scn_format_duration(s->warmup_ms, warm, sizeof warm);
+    scn_format_duration(s->collector.interval_ms, iv, sizeof iv);
+    fprintf(out, "scenario        %s (%s)\n", s->name, s->path);
+    if (s->description[0]) {
+        fprintf(out, "                %s\n", s->description);
+    }
+    fprintf(out, "seed            %llu\n", (unsigned long long) s->seed);
+    fprintf(out, "run             %s after the network is ready; warm-up %s (traffic "
+                 "only)\n",
+            dur, warm);
+    fprintf(out, "collector       a sweep every %s (%lld sweeps), %s%s%s%s\n", iv,
+            (long long) (p->duration_ms / s->collector.interval_ms),
+            s->collector.csv ? "csv" : "", s->collector.csv && s->collector.jsonl ? " + " : "",
+            s->collector.jsonl ? "jsonl" : "", s->collector.flows ? ", with flows" : "");
+    if (s->controller.kind == SCN_CTL_EMBEDDED) {
+        fprintf(out, "controller      embedded (os-ken app started by simrun, Ryu REST "
+                     "API)\n");
+    } else {
+        fprintf(out, "controller      %s at %s%s\n", scn_controller_kind_name(s->controller.kind),
+                s->controller.url,
+                s->controller.kind == SCN_CTL_ODL
+                    ? (s->controller.api == SCN_API_RFC8040 ? " (RFC 8040)" : " (RESTCONF)")
+                    : "");
+    }
+    fputc('\n', out);
+    print_topology(p, out);
+    fputc('\n', out);
+    print_traffic(p, out);
+    fputc('\n', out);
+    print_faults(p, out);
+}

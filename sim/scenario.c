@@ -1,0 +1,1090 @@
+/* Scenario files: TOML read with common/toml, then walked section by
+ * section.  Each section lists its known keys; anything else is reported
+ * with the nearest known key.  Checks go on after a mistake so that one run
+ * of 'simrun check' shows every problem of the file. */
+#include "scenario.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "toml.h"
+#include "util.h"
+
+struct ctx {
+    struct scn_diags *d;
+};
+
+void
+scn_diag_add(struct scn_diags *d, int line, int col, const char *fmt, ...)
+{
+    struct scn_diag *g;
+    va_list ap;
+    int n;
+
+    xgrow((void **) &d->items, &d->cap, d->n + 1, sizeof *d->items);
+    g = &d->items[d->n++];
+    g->line = line;
+    g->col = col;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    g->msg = xmalloc((size_t) (n > 0 ? n : 0) + 1);
+    va_start(ap, fmt);
+    vsnprintf(g->msg, (size_t) (n > 0 ? n : 0) + 1, fmt, ap);
+    va_end(ap);
+}
+
+void
+scn_diags_release(struct scn_diags *d)
+{
+    if (!d) {
+        return;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->items[i].msg);
+    }
+    free(d->items);
+    d->items = NULL;
+    d->n = d->cap = 0;
+}
+
+static int
+compare_diags(const void *a, const void *b)
+{
+    const struct scn_diag *x = a, *y = b;
+
+    if (x->line != y->line) {
+        return x->line < y->line ? -1 : 1;
+    }
+    return (x->col > y->col) - (x->col < y->col);
+}
+
+char *
+scn_diags_format(struct scn_diags *d, const char *path)
+{
+    struct sr_buf b = SR_BUF_INIT;
+
+    /* Stable sort by position: insertion order breaks ties. */
+    for (size_t i = 1; i < d->n; i++) {
+        struct scn_diag tmp = d->items[i];
+        size_t j = i;
+
+        while (j > 0 && compare_diags(&d->items[j - 1], &tmp) > 0) {
+            d->items[j] = d->items[j - 1];
+            j--;
+        }
+        d->items[j] = tmp;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->items[i].line > 0) {
+            sr_buf_printf(&b, "%s:%d:%d: %s\n", path, d->items[i].line,
+                          d->items[i].col, d->items[i].msg);
+        } else {
+            sr_buf_printf(&b, "%s: %s\n", path, d->items[i].msg);
+        }
+    }
+    return sr_buf_steal(&b);
+}
+
+bool
+scn_parse_duration(const char *s, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+    const char *p = s;
+    char num[32];
+    size_t n = 0;
+    double v;
+
+    while ((*p >= '0' && *p <= '9') || *p == '.') {
+        if (n + 1 >= sizeof num) {
+            return false;
+        }
+        num[n++] = *p++;
+    }
+    num[n] = '\0';
+    if (!n || num[0] == '.' || num[n - 1] == '.' || !sr_parse_double(num, &v)) {
+        return false;
+    }
+    for (size_t i = 0; i < SR_ARRAY_SIZE(units); i++) {
+        if (!strcmp(p, units[i].unit)) {
+            double r = v * units[i].ms;
+
+            if (r > 1e15) {
+                return false;
+            }
+            *ms = (int64_t) llround(r);
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+scn_format_duration(int64_t ms, char *buf, size_t size)
+{
+    if (ms % 1000 == 0) {
+        snprintf(buf, size, "%lld s", (long long) (ms / 1000));
+    } else if (ms < 1000) {
+        snprintf(buf, size, "%lld ms", (long long) ms);
+    } else {
+        snprintf(buf, size, "%.1f s", (double) ms / 1000.0);
+    }
+}
+
+const char *
+scn_controller_kind_name(enum scn_controller_kind k)
+{
+    switch (k) {
+    case SCN_CTL_EMBEDDED: return "embedded";
+    case SCN_CTL_RYU: return "ryu";
+    case SCN_CTL_ODL: return "odl";
+    }
+    return "?";
+}
+
+/* ---- schema helpers ---- */
+
+static const char *
+article(enum toml_type t)
+{
+    return t == TOML_INTEGER || t == TOML_ARRAY || t == TOML_DATETIME ? "an" : "a";
+}
+
+/* The known key closest to 'key', or NULL if none is close. */
+static const char *
+suggest(const char *key, const char *const *known)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t) -1;
+    size_t len = strlen(key);
+    size_t limit = len <= 3 ? 1 : len <= 8 ? 2 : 3;
+
+    for (size_t i = 0; known[i]; i++) {
+        size_t d = sr_edit_distance(key, known[i]);
+
+        if (d < best_d) {
+            best_d = d;
+            best = known[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}
+
+static void
+check_keys(struct ctx *c, const struct toml_value *t, const char *where,
+           const char *const *known)
+{
+    for (size_t i = 0; i < t->u.t.n; i++) {
+        const struct toml_kv *kv = &t->u.t.items[i];
+        bool found = false;
+        const char *s;
+
+        for (size_t k = 0; known[k]; k++) {
+            if (!strcmp(kv->key, known[k])) {
+                found = true;
+                break;
+            }
+        }
+        if (found) {
+            continue;
+        }
+        s = suggest(kv->key, known);
+        if (s) {
+            scn_diag_add(c->d, kv->line, kv->col,
+                         "unknown key '%s' in %s (did you mean '%s'?)",
+                         kv->key, where, s);
+        } else {
+            struct sr_buf b = SR_BUF_INIT;
+
+            for (size_t k = 0; known[k]; k++) {
+                sr_buf_printf(&b, "%s%s", k ? ", " : "", known[k]);
+            }
+            scn_diag_add(c->d, kv->line, kv->col,
+                         "unknown key '%s' in %s (known keys: %s)", kv->key,
+                         where, sr_buf_cstr(&b));
+            sr_buf_release(&b);
+        }
+    }
+}
+
+static void
+wrong_type(struct ctx *c, const struct toml_value *v, const char *key,
+           const char *where, const char *expected)
+{
+    scn_diag_add(c->d, v->line, v->col, "'%s' in %s must be %s, not %s %s", key,
+                 where, expected, article(v->type), toml_type_name(v->type));
+}
+
+/* Each getter leaves '*out' alone when the key is absent and reports a
+ * message when it is present but wrong.  They return the value found, or
+ * NULL. */
+static const struct toml_value *
+get_int(struct ctx *c, const struct toml_value *t, const char *key,
+        const char *where, int64_t min, int64_t max, int64_t *out)
+{
+    const struct toml_value *v = toml_get(t, key);
+
+    if (!v) {
+        return NULL;
+    }
+    if (v->type != TOML_INTEGER) {
+        wrong_type(c, v, key, where, "an integer");
+        return NULL;
+    }
+    if (v->u.i < min || v->u.i > max) {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s is %lld, out of range %lld..%lld", key, where,
+                     (long long) v->u.i, (long long) min, (long long) max);
+        return NULL;
+    }
+    *out = v->u.i;
+    return v;
+}
+
+static bool
+number_of(const struct toml_value *v, double *out)
+{
+    if (v->type == TOML_INTEGER) {
+        *out = (double) v->u.i;
+        return true;
+    }
+    if (v->type == TOML_FLOAT && isfinite(v->u.f)) {
+        *out = v->u.f;
+        return true;
+    }
+    return false;
+}
+
+static const struct toml_value *
+get_num(struct ctx *c, const struct toml_value *t, const char *key,
+        const char *where, double min, double max, double *out)
+{
+    const struct toml_value *v = toml_get(t, key);
+    double d;
+
+    if (!v) {
+        return NULL;
+    }
+    if (!number_of(v, &d)) {
+        wrong_type(c, v, key, where, "a number");
+        return NULL;
+    }
+    if (d < min || d > max) {
+        scn_diag_add(c->d, v->line, v->col, "'%s' in %s is %g, out of range %g..%g",
+                     key, where, d, min, max);
+        return NULL;
+    }
+    *out = d;
+    return v;
+}
+
+static const struct toml_value *
+get_bool(struct ctx *c, const struct toml_value *t, const char *key,
+         const char *where, bool *out)
+{
+    const struct toml_value *v = toml_get(t, key);
+
+    if (!v) {
+        return NULL;
+    }
+    if (v->type != TOML_BOOL) {
+        wrong_type(c, v, key, where, "true or false");
+        return NULL;
+    }
+    *out = v->u.b;
+    return v;
+}
+
+static const struct toml_value *
+get_str(struct ctx *c, const struct toml_value *t, const char *key,
+        const char *where, char **out)
+{
+    const struct toml_value *v = toml_get(t, key);
+
+    if (!v) {
+        return NULL;
+    }
+    if (v->type != TOML_STRING) {
+        wrong_type(c, v, key, where, "a string");
+        return NULL;
+    }
+    if (strlen(v->u.s.ptr) != v->u.s.len) {
+        scn_diag_add(c->d, v->line, v->col, "'%s' in %s contains a NUL character",
+                     key, where);
+        return NULL;
+    }
+    free(*out);
+    *out = xstrdup(v->u.s.ptr);
+    return v;
+}
+
+static bool
+duration_of(struct ctx *c, const struct toml_value *v, const char *key,
+            const char *where, int64_t min, int64_t max, int64_t *out)
+{
+    int64_t ms;
+    char lo[32], hi[32];
+
+    if (v->type == TOML_INTEGER || v->type == TOML_FLOAT) {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s needs a unit: write it as a string such as "
+                     "\"45s\", \"250ms\" or \"2m\"",
+                     key, where);
+        return false;
+    }
+    if (v->type != TOML_STRING) {
+        wrong_type(c, v, key, where, "a duration string such as \"45s\"");
+        return false;
+    }
+    if (!scn_parse_duration(v->u.s.ptr, &ms)) {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s: invalid duration \"%s\" (use a number and a "
+                     "unit: ms, s, m or h, as in \"45s\")",
+                     key, where, v->u.s.ptr);
+        return false;
+    }
+    if (ms < min || ms > max) {
+        scn_format_duration(min, lo, sizeof lo);
+        scn_format_duration(max, hi, sizeof hi);
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s is \"%s\", out of range %s..%s", key, where,
+                     v->u.s.ptr, lo, hi);
+        return false;
+    }
+    *out = ms;
+    return true;
+}
+
+static const struct toml_value *
+get_duration(struct ctx *c, const struct toml_value *t, const char *key,
+             const char *where, int64_t min, int64_t max, int64_t *out)
+{
+    const struct toml_value *v = toml_get(t, key);
+
+    if (!v) {
+        return NULL;
+    }
+    return duration_of(c, v, key, where, min, max, out) ? v : NULL;
+}
+
+/* A string that must be one of 'choices'; returns its index in '*out'. */
+static const struct toml_value *
+get_enum(struct ctx *c, const struct toml_value *t, const char *key,
+         const char *where, const char *const *choices, int *out)
+{
+    const struct toml_value *v = toml_get(t, key);
+    struct sr_buf b = SR_BUF_INIT;
+    const char *s;
+
+    if (!v) {
+        return NULL;
+    }
+    if (v->type != TOML_STRING) {
+        wrong_type(c, v, key, where, "a string");
+        return NULL;
+    }
+    for (int i = 0; choices[i]; i++) {
+        if (!strcmp(v->u.s.ptr, choices[i])) {
+            *out = i;
+            return v;
+        }
+    }
+    for (size_t i = 0; choices[i]; i++) {
+        sr_buf_printf(&b, "%s'%s'", i ? ", " : "", choices[i]);
+    }
+    s = suggest(v->u.s.ptr, choices);
+    scn_diag_add(c->d, v->line, v->col, "'%s' in %s is \"%s\"; expected one of %s%s%s%s",
+                 key, where, v->u.s.ptr, sr_buf_cstr(&b), s ? " (did you mean '" : "",
+                 s ? s : "", s ? "'?)" : "");
+    sr_buf_release(&b);
+    return NULL;
+}
+
+static const struct toml_value *
+get_table(struct ctx *c, const struct toml_value *t, const char *key,
+          const char *where)
+{
+    const struct toml_value *v = toml_get(t, key);
+
+    if (v && v->type != TOML_TABLE) {
+        wrong_type(c, v, key, where, "a table");
+        return NULL;
+    }
+    return v;
+}
+
+/* A [min, max] pair of numbers, or one number for both. */
+static const struct toml_value *
+get_num_range(struct ctx *c, const struct toml_value *t, const char *key,
+              const char *where, double min, double max, double *lo, double *hi)
+{
+    const struct toml_value *v = toml_get(t, key);
+    double a, b;
+
+    if (!v) {
+        return NULL;
+    }
+    if (number_of(v, &a)) {
+        b = a;
+    } else if (v->type == TOML_ARRAY && v->u.a.n == 2 &&
+               number_of(v->u.a.items[0], &a) && number_of(v->u.a.items[1], &b)) {
+        /* ok */
+    } else {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s must be a number or a [min, max] pair of "
+                     "numbers",
+                     key, where);
+        return NULL;
+    }
+    if (a < min || b > max || a > b) {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s must lie in %g..%g with min <= max", key,
+                     where, min, max);
+        return NULL;
+    }
+    *lo = a;
+    *hi = b;
+    return v;
+}
+
+/* A [min, max] pair of durations, or one duration for both. */
+static const struct toml_value *
+get_duration_range(struct ctx *c, const struct toml_value *t, const char *key,
+                   const char *where, int64_t min, int64_t max, int64_t *lo,
+                   int64_t *hi)
+{
+    const struct toml_value *v = toml_get(t, key);
+    int64_t a, b;
+
+    if (!v) {
+        return NULL;
+    }
+    if (v->type == TOML_ARRAY) {
+        if (v->u.a.n != 2) {
+            scn_diag_add(c->d, v->line, v->col,
+                         "'%s' in %s must be a duration or a [min, max] pair "
+                         "of durations",
+                         key, where);
+            return NULL;
+        }
+        if (!duration_of(c, v->u.a.items[0], key, where, min, max, &a) ||
+            !duration_of(c, v->u.a.items[1], key, where, min, max, &b)) {
+            return NULL;
+        }
+        if (a > b) {
+            scn_diag_add(c->d, v->line, v->col,
+                         "'%s' in %s: the first duration must not exceed the "
+                         "second",
+                         key, where);
+            return NULL;
+        }
+    } else if (duration_of(c, v, key, where, min, max, &a)) {
+        b = a;
+    } else {
+        return NULL;
+    }
+    *lo = a;
+    *hi = b;
+    return v;
+}
+
+/* ---- sections ---- */
+
+#define MS_S 1000LL
+#define MS_H (3600LL * MS_S)
+
+static void
+read_topology(struct ctx *c, const struct toml_value *t, struct scn_topology *o)
+{
+    static const char *const known[] = { "core", "access", "datacenters", "link", NULL };
+    static const char *const core_keys[] = { "switches", "m", NULL };
+    static const char *const access_keys[] = { "networks", "switches", "m",
+                                               "uplinks", "hosts", NULL };
+    static const char *const link_keys[] = { "bw_mbps", NULL };
+    const struct toml_value *core, *access, *link, *v;
+
+    check_keys(c, t, "[topology]", known);
+    core = get_table(c, t, "core", "[topology]");
+    if (core) {
+        check_keys(c, core, "[topology.core]", core_keys);
+        get_int(c, core, "switches", "[topology.core]", 3, 1000000, &o->core_switches);
+        v = get_int(c, core, "m", "[topology.core]", 1, 100, &o->core_m);
+        if (v && o->core_m >= o->core_switches) {
+            scn_diag_add(c->d, v->line, v->col,
+                         "'m' in [topology.core] is %lld but must be below the "
+                         "number of core switches (%lld)",
+                         (long long) o->core_m, (long long) o->core_switches);
+        }
+    }
+    access = get_table(c, t, "access", "[topology]");
+    if (access) {
+        check_keys(c, access, "[topology.access]", access_keys);
+        get_int(c, access, "networks", "[topology.access]", 0, 250, &o->access_networks);
+        get_int(c, access, "switches", "[topology.access]", 1, 10000, &o->access_switches);
+        get_int(c, access, "m", "[topology.access]", 1, 100, &o->access_m);
+        get_int(c, access, "hosts", "[topology.access]", 0, 60000, &o->hosts);
+        v = get_int(c, access, "uplinks", "[topology.access]", 1, 100, &o->uplinks);
+        if (v && o->uplinks > o->access_switches) {
+            scn_diag_add(c->d, v->line, v->col,
+                         "'uplinks' in [topology.access] is %lld but an access "
+                         "network has only %lld switches",
+                         (long long) o->uplinks, (long long) o->access_switches);
+        } else if (v && o->uplinks > o->core_switches) {
+            scn_diag_add(c->d, v->line, v->col,
+                         "'uplinks' in [topology.access] is %lld but there are "
+                         "only %lld core switches to reach",
+                         (long long) o->uplinks, (long long) o->core_switches);
+        }
+    }
+    get_int(c, t, "datacenters", "[topology]", 0, 250, &o->datacenters);
+    link = get_table(c, t, "link", "[topology]");
+    if (link) {
+        check_keys(c, link, "[topology.link]", link_keys);
+        get_num(c, link, "bw_mbps", "[topology.link]", 0, 100000, &o->link_bw_mbps);
+    }
+}
+
+static void
+read_controller(struct ctx *c, const struct toml_value *t, struct scn_controller *o)
+{
+    static const char *const known[] = { "kind", "url", "user", "password",
+                                         "password_file", "api", "timeout", NULL };
+    static const char *const kinds[] = { "embedded", "ryu", "odl", NULL };
+    static const char *const apis[] = { "rfc8040", "restconf", NULL };
+    const struct toml_value *kind, *url, *api, *pw, *pwf, *user;
+    int k = (int) o->kind, a = (int) o->api;
+
+    check_keys(c, t, "[controller]", known);
+    kind = get_enum(c, t, "kind", "[controller]", kinds, &k);
+    o->kind = (enum scn_controller_kind) k;
+    url = get_str(c, t, "url", "[controller]", &o->url);
+    user = get_str(c, t, "user", "[controller]", &o->user);
+    pw = get_str(c, t, "password", "[controller]", &o->password);
+    pwf = get_str(c, t, "password_file", "[controller]", &o->password_file);
+    api = get_enum(c, t, "api", "[controller]", apis, &a);
+    o->api = (enum scn_odl_api) a;
+    get_duration(c, t, "timeout", "[controller]", 100, 60 * MS_S, &o->timeout_ms);
+
+    if (url && strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)) {
+        scn_diag_add(c->d, url->line, url->col,
+                     "'url' in [controller] must start with http:// or https://");
+    }
+    if (o->kind == SCN_CTL_EMBEDDED) {
+        const struct toml_value *extra[] = { url, user, pw, pwf, api };
+        const char *names[] = { "url", "user", "password", "password_file", "api" };
+
+        for (size_t i = 0; i < SR_ARRAY_SIZE(extra); i++) {
+            if (extra[i]) {
+                scn_diag_add(c->d, extra[i]->line, extra[i]->col,
+                             "'%s' in [controller] is only used with kind = "
+                             "\"ryu\" or \"odl\"; the embedded controller is "
+                             "started by simrun",
+                             names[i]);
+            }
+        }
+    } else if (!o->url) {
+        scn_diag_add(c->d, kind ? kind->line : 0, kind ? kind->col : 0,
+                     "kind = \"%s\" in [controller] needs 'url' (for example "
+                     "url = \"http://127.0.0.1:%s\")",
+                     scn_controller_kind_name(o->kind),
+                     o->kind == SCN_CTL_ODL ? "8181" : "8080");
+    }
+    if (api && o->kind == SCN_CTL_RYU) {
+        scn_diag_add(c->d, api->line, api->col,
+                     "'api' in [controller] only applies to kind = \"odl\"");
+    }
+    if (pw && pwf) {
+        scn_diag_add(c->d, pwf->line, pwf->col,
+                     "give either 'password' or 'password_file' in "
+                     "[controller], not both");
+    }
+}
+
+static void
+read_rate_service(struct ctx *c, const struct toml_value *t, const char *key,
+                  struct scn_service *o)
+{
+    static const char *const known[] = { "enabled", "per_min", NULL };
+    char where[64];
+    const struct toml_value *s;
+
+    snprintf(where, sizeof where, "[traffic.%s]", key);
+    s = get_table(c, t, key, "[traffic]");
+    if (!s) {
+        return;
+    }
+    check_keys(c, s, where, known);
+    get_bool(c, s, "enabled", where, &o->enabled);
+    get_num(c, s, "per_min", where, 0, 6000, &o->per_min);
+}
+
+static void
+read_traffic(struct ctx *c, const struct toml_value *t, struct scenario *scn)
+{
+    static const char *const known[] = { "video", "chat", "p2p", "web", "mail",
+                                         "broadcast", NULL };
+    static const char *const video_keys[] = { "enabled", "clients", "bitrate_kbps", NULL };
+    static const char *const p2p_keys[] = { "enabled", "file_mb", "per_min", NULL };
+    static const char *const bc_keys[] = { "enabled", "every", NULL };
+    const struct toml_value *s;
+
+    check_keys(c, t, "[traffic]", known);
+    s = get_table(c, t, "video", "[traffic]");
+    if (s) {
+        struct scn_video *v = &scn->traffic.video;
+
+        check_keys(c, s, "[traffic.video]", video_keys);
+        get_bool(c, s, "enabled", "[traffic.video]", &v->enabled);
+        get_num(c, s, "clients", "[traffic.video]", 0, 1, &v->clients);
+        get_int(c, s, "bitrate_kbps", "[traffic.video]", 16, 1000000, &v->bitrate_kbps);
+    }
+    read_rate_service(c, t, "chat", &scn->traffic.chat);
+    read_rate_service(c, t, "web", &scn->traffic.web);
+    read_rate_service(c, t, "mail", &scn->traffic.mail);
+    s = get_table(c, t, "p2p", "[traffic]");
+    if (s) {
+        struct scn_p2p *p = &scn->traffic.p2p;
+
+        check_keys(c, s, "[traffic.p2p]", p2p_keys);
+        get_bool(c, s, "enabled", "[traffic.p2p]", &p->enabled);
+        get_num_range(c, s, "file_mb", "[traffic.p2p]", 0.001, 4096,
+                      &p->file_mb_min, &p->file_mb_max);
+        get_num(c, s, "per_min", "[traffic.p2p]", 0, 6000, &p->per_min);
+    }
+    s = get_table(c, t, "broadcast", "[traffic]");
+    if (s) {
+        check_keys(c, s, "[traffic.broadcast]", bc_keys);
+        get_bool(c, s, "enabled", "[traffic.broadcast]", &scn->traffic.broadcast.enabled);
+        get_duration(c, s, "every", "[traffic.broadcast]", 100, MS_H,
+                     &scn->traffic.broadcast.every_ms);
+    }
+}
+
+static void
+read_collector(struct ctx *c, const struct toml_value *t, struct scn_collector *o)
+{
+    static const char *const known[] = { "interval", "formats", "flows", NULL };
+    const struct toml_value *f;
+
+    check_keys(c, t, "[collector]", known);
+    get_duration(c, t, "interval", "[collector]", 100, 60 * MS_S, &o->interval_ms);
+    get_bool(c, t, "flows", "[collector]", &o->flows);
+    f = toml_get(t, "formats");
+    if (!f) {
+        return;
+    }
+    if (f->type != TOML_ARRAY || f->u.a.n == 0) {
+        scn_diag_add(c->d, f->line, f->col,
+                     "'formats' in [collector] must be a non-empty array of "
+                     "\"csv\", \"jsonl\" or \"both\"");
+        return;
+    }
+    o->csv = o->jsonl = false;
+    for (size_t i = 0; i < f->u.a.n; i++) {
+        const struct toml_value *e = f->u.a.items[i];
+
+        if (e->type == TOML_STRING && !strcmp(e->u.s.ptr, "csv")) {
+            o->csv = true;
+        } else if (e->type == TOML_STRING && !strcmp(e->u.s.ptr, "jsonl")) {
+            o->jsonl = true;
+        } else if (e->type == TOML_STRING && !strcmp(e->u.s.ptr, "both")) {
+            o->csv = o->jsonl = true;
+        } else {
+            scn_diag_add(c->d, e->line, e->col,
+                         "unknown format in [collector] 'formats': expected "
+                         "\"csv\", \"jsonl\" or \"both\"");
+        }
+    }
+}
+
+static const struct flt_type *
+fault_type_of(struct ctx *c, const struct toml_value *v, const char *where)
+{
+    const struct flt_type *type;
+    const char *names[32];
+    size_t n;
+    const struct flt_type *all = flt_types(&n);
+    const char *s;
+
+    if (v->type != TOML_STRING) {
+        wrong_type(c, v, "type", where, "a string");
+        return NULL;
+    }
+    type = flt_type_find(v->u.s.ptr);
+    if (type) {
+        return type;
+    }
+    for (size_t i = 0; i < n && i + 1 < SR_ARRAY_SIZE(names); i++) {
+        names[i] = all[i].name;
+        names[i + 1] = NULL;
+    }
+    s = suggest(v->u.s.ptr, names);
+    if (s) {
+        scn_diag_add(c->d, v->line, v->col,
+                     "unknown fault type \"%s\" (did you mean '%s'?)", v->u.s.ptr, s);
+    } else {
+        scn_diag_add(c->d, v->line, v->col,
+                     "unknown fault type \"%s\" (run 'simrun faults' for the "
+                     "catalogue)",
+                     v->u.s.ptr);
+    }
+    return NULL;
+}
+
+static void
+read_fault(struct ctx *c, const struct toml_value *t, struct scenario *scn,
+           size_t index)
+{
+    static const char *const known[] = { "type",    "target",    "at",
+                                         "duration", "service",  "timeout",
+                                         "rate_kbps", "streams", "factor",
+                                         NULL };
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } params[] = { { "service", FLT_P_SERVICE }, { "timeout", FLT_P_TIMEOUT },
+                   { "rate_kbps", FLT_P_RATE },  { "streams", FLT_P_STREAMS },
+                   { "factor", FLT_P_FACTOR } };
+    struct flt_spec *f = &scn->faults[index];
+    const struct toml_value *v;
+    char where[48];
+    bool has_at = false;
+
+    snprintf(where, sizeof where, "[[fault]] #%zu", index + 1);
+    memset(f, 0, sizeof *f);
+    f->timeout_ms = 5000;
+    f->rate_kbps = 1000;
+    f->streams = 8;
+    f->factor = 4;
+    {
+        struct scn_fault_pos *pos = &scn->fault_pos[index];
+        const struct toml_value *tv = toml_get(t, "target");
+        const struct toml_value *av = toml_get(t, "at");
+        const struct toml_value *dv = toml_get(t, "duration");
+
+        pos->line = t->line;
+        pos->col = t->col;
+        pos->target_line = tv ? tv->line : 0;
+        pos->target_col = tv ? tv->col : 0;
+        pos->at_line = av ? av->line : t->line;
+        pos->at_col = av ? av->col : t->col;
+        pos->duration_line = dv ? dv->line : t->line;
+        pos->duration_col = dv ? dv->col : t->col;
+    }
+    check_keys(c, t, where, known);
+    v = toml_get(t, "type");
+    if (!v) {
+        scn_diag_add(c->d, t->line, t->col, "%s has no 'type'", where);
+    } else {
+        f->type = fault_type_of(c, v, where);
+    }
+    get_str(c, t, "target", where, &f->target);
+    if (get_duration(c, t, "at", where, 0, 1000 * MS_H, &f->at_ms)) {
+        has_at = true;
+    } else if (!toml_get(t, "at")) {
+        scn_diag_add(c->d, t->line, t->col, "%s has no 'at' (when it starts)", where);
+    }
+    if (!get_duration(c, t, "duration", where, 100, 1000 * MS_H, &f->duration_ms) &&
+        !toml_get(t, "duration")) {
+        scn_diag_add(c->d, t->line, t->col, "%s has no 'duration'", where);
+    }
+    v = get_str(c, t, "service", where, &f->service);
+    if (v && !flt_is_service(f->service)) {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'service' in %s is \"%s\"; expected one of 'video', "
+                     "'chat', 'p2p', 'web', 'mail', 'broadcast'",
+                     where, f->service);
+    }
+    get_duration(c, t, "timeout", where, 1000, 65535 * MS_S, &f->timeout_ms);
+    get_int(c, t, "rate_kbps", where, 1, 100000000, &f->rate_kbps);
+    get_int(c, t, "streams", where, 1, 1000, &f->streams);
+    get_int(c, t, "factor", where, 2, 100, &f->factor);
+    if (!f->type) {
+        return;
+    }
+    for (size_t i = 0; i < SR_ARRAY_SIZE(params); i++) {
+        const struct toml_kv *kv = toml_get_kv(t, params[i].key);
+
+        if (kv && !(f->type->params & params[i].bit)) {
+            scn_diag_add(c->d, kv->line, kv->col,
+                         "'%s' does not apply to fault type '%s'",
+                         params[i].key, f->type->name);
+        } else if (!kv && (f->type->required & params[i].bit)) {
+            scn_diag_add(c->d, t->line, t->col,
+                         "%s: fault type '%s' needs '%s'", where,
+                         f->type->name, params[i].key);
+        }
+    }
+    if (!f->target) {
+        f->target = xstrdup(f->type->default_target);
+    }
+    /* When in the run it happens. */
+    if (has_at && f->at_ms < scn->warmup_ms) {
+        v = toml_get(t, "at");
+        scn_diag_add(c->d, v->line, v->col,
+                     "%s starts at %.1f s, inside the warm-up (%.1f s): faults "
+                     "start after it",
+                     where, (double) f->at_ms / 1000.0, (double) scn->warmup_ms / 1000.0);
+    }
+    /* The end is checked against the run's final length when the plan is
+     * built (a campaign may set that length). */
+}
+
+static void
+read_campaign(struct ctx *c, const struct toml_value *t, struct scenario *scn)
+{
+    static const char *const known[] = { "types", "episodes", "length", "gap", NULL };
+    struct flt_campaign *cp = &scn->campaign.c;
+    const struct toml_value *types;
+    int64_t episodes = cp->episodes;
+
+    scn->campaign.present = true;
+    scn->campaign.line = t->line;
+    scn->campaign.col = t->col;
+    check_keys(c, t, "[campaign]", known);
+    types = toml_get(t, "types");
+    if (!types) {
+        scn_diag_add(c->d, t->line, t->col, "[campaign] has no 'types'");
+    } else if (types->type != TOML_ARRAY || types->u.a.n == 0) {
+        scn_diag_add(c->d, types->line, types->col,
+                     "'types' in [campaign] must be a non-empty array of "
+                     "fault type names");
+    } else {
+        cp->types = xcalloc(types->u.a.n, sizeof *cp->types);
+        for (size_t i = 0; i < types->u.a.n; i++) {
+            const struct toml_value *e = types->u.a.items[i];
+            const struct flt_type *ft = fault_type_of(c, e, "[campaign] 'types'");
+
+            if (!ft) {
+                continue;
+            }
+            for (size_t k = 0; k < cp->ntypes; k++) {
+                if (cp->types[k] == ft) {
+                    scn_diag_add(c->d, e->line, e->col,
+                                 "fault type '%s' is listed twice in [campaign] "
+                                 "'types'",
+                                 ft->name);
+                    ft = NULL;
+                    break;
+                }
+            }
+            if (ft) {
+                cp->types[cp->ntypes++] = ft;
+            }
+        }
+    }
+    get_int(c, t, "episodes", "[campaign]", 1, 100000, &episodes);
+    cp->episodes = (int) episodes;
+    get_duration_range(c, t, "length", "[campaign]", 1 * MS_S, 24 * MS_H,
+                       &cp->length_min_ms, &cp->length_max_ms);
+    get_duration_range(c, t, "gap", "[campaign]", 1 * MS_S, 24 * MS_H,
+                       &cp->gap_min_ms, &cp->gap_max_ms);
+}
+
+static void
+set_defaults(struct scenario *s)
+{
+    s->seed = 1;
+    s->duration_ms = 120 * MS_S;
+    s->warmup_ms = 10 * MS_S;
+    s->description = xstrdup("");
+    s->topo = (struct scn_topology) { .core_switches = 8, .core_m = 2,
+                                      .access_networks = 3, .access_switches = 4,
+                                      .access_m = 1, .uplinks = 2, .hosts = 6,
+                                      .datacenters = 2, .link_bw_mbps = 0 };
+    s->controller.kind = SCN_CTL_EMBEDDED;
+    s->controller.api = SCN_API_RFC8040;
+    s->controller.timeout_ms = 2 * MS_S;
+    s->traffic.video = (struct scn_video) { true, 0.5, 1500 };
+    s->traffic.chat = (struct scn_service) { true, 6 };
+    s->traffic.p2p = (struct scn_p2p) { true, 1, 8, 1 };
+    s->traffic.web = (struct scn_service) { true, 4 };
+    s->traffic.mail = (struct scn_service) { true, 1 };
+    s->traffic.broadcast = (struct scn_broadcast) { true, 5 * MS_S };
+    s->collector = (struct scn_collector) { 1 * MS_S, true, false, false };
+    s->campaign.c.episodes = 10;
+    s->campaign.c.length_min_ms = 20 * MS_S;
+    s->campaign.c.length_max_ms = 40 * MS_S;
+    s->campaign.c.gap_min_ms = 20 * MS_S;
+    s->campaign.c.gap_max_ms = 40 * MS_S;
+}
+
+/* The file name without folders and without ".toml". */
+static char *
+name_from_path(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    size_t n;
+
+    base = base ? base + 1 : path;
+    n = strlen(base);
+    if (n > 5 && !strcmp(base + n - 5, ".toml")) {
+        n -= 5;
+    }
+    return xstrndup(base, n);
+}
+
+static bool
+is_bare_name_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+}
+
+static bool
+is_valid_name(const char *s)
+{
+    if (!*s || strlen(s) > 64) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!is_bare_name_char(*s)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct scenario *
+scenario_parse(const char *path, const char *text, size_t len,
+               struct scn_diags *diags, struct sr_error *err)
+{
+    static const char *const known[] = { "name", "description", "seed", "duration",
+                                         "warmup", "allow_overlapping_faults",
+                                         "topology", "controller", "traffic",
+                                         "collector", "fault", "campaign", NULL };
+    struct ctx c = { diags };
+    struct scenario *s = xcalloc(1, sizeof *s);
+    struct sr_error perr = { 0 };
+    struct toml_value *root;
+    const struct toml_value *v;
+    int64_t seed = 1;
+    int line = 0, col = 0;
+    size_t before = diags->n;
+
+    s->path = xstrdup(path);
+    set_defaults(s);
+    root = toml_parse_at(text, len, &line, &col, &perr);
+    if (!root) {
+        /* The parser's message starts with "LINE:COL: ". */
+        const char *msg = strstr(perr.msg, ": ");
+
+        scn_diag_add(diags, line, col, "%s", msg ? msg + 2 : perr.msg);
+        goto fail;
+    }
+    check_keys(&c, root, "the scenario's top level", known);
+    v = get_str(&c, root, "name", "the top level", &s->name);
+    if (v && !is_valid_name(s->name)) {
+        scn_diag_add(diags, v->line, v->col,
+                     "'name' must be 1 to 64 letters, digits, '_', '-' or '.' "
+                     "(it names the run directory)");
+    }
+    get_str(&c, root, "description", "the top level", &s->description);
+    get_int(&c, root, "seed", "the top level", 0, INT64_MAX, &seed);
+    s->seed = (uint64_t) seed;
+    if (get_duration(&c, root, "duration", "the top level", 1 * MS_S, 1000 * MS_H,
+                     &s->duration_ms)) {
+        s->duration_set = true;
+    }
+    v = get_duration(&c, root, "warmup", "the top level", 0, 1000 * MS_H, &s->warmup_ms);
+    if (v && s->duration_set && s->warmup_ms >= s->duration_ms) {
+        scn_diag_add(diags, v->line, v->col,
+                     "'warmup' (%.1f s) must be shorter than 'duration' (%.1f s)",
+                     (double) s->warmup_ms / 1000.0, (double) s->duration_ms / 1000.0);
+    }
+    get_bool(&c, root, "allow_overlapping_faults", "the top level", &s->allow_overlap);
+    if ((v = get_table(&c, root, "topology", "the top level"))) {
+        read_topology(&c, v, &s->topo);
+    }
+    if ((v = get_table(&c, root, "controller", "the top level"))) {
+        read_controller(&c, v, &s->controller);
+    }
+    if ((v = get_table(&c, root, "traffic", "the top level"))) {
+        read_traffic(&c, v, s);
+    }
+    if ((v = get_table(&c, root, "collector", "the top level"))) {
+        read_collector(&c, v, &s->collector);
+    }
+    if ((v = get_table(&c, root, "campaign", "the top level"))) {
+        read_campaign(&c, v, s);
+    }
+    v = toml_get(root, "fault");
+    if (v && (v->type != TOML_ARRAY || (v->u.a.n && v->u.a.items[0]->type != TOML_TABLE))) {
+        scn_diag_add(diags, v->line, v->col,
+                     "'fault' must be an array of tables, written [[fault]]");
+    } else if (v) {
+        s->nfaults = v->u.a.n;
+        s->faults = xcalloc(s->nfaults, sizeof *s->faults);
+        s->fault_pos = xcalloc(s->nfaults, sizeof *s->fault_pos);
+        for (size_t i = 0; i < v->u.a.n; i++) {
+            if (v->u.a.items[i]->type != TOML_TABLE) {
+                scn_diag_add(diags, v->u.a.items[i]->line, v->u.a.items[i]->col,
+                             "each 'fault' entry must be a table");
+                continue;
+            }
+            read_fault(&c, v->u.a.items[i], s, i);
+        }
+    }
+    if (!s->name) {
+        s->name = name_from_path(path);
+    }
+    toml_free(root);
+    if (diags->n > before) {
+        goto fail;
+    }
+    return s;
+
+fail:
+    sr_error_set(err, SR_EINVAL, "%s: %zu problem%s found", path,
+                 diags->n - before, diags->n - before == 1 ? "" : "s");
+    scenario_free(s);
+    return NULL;
+}
+
+struct scenario *
+scenario_load(const char *path, struct scn_diags *diags, struct sr_error *err)
+{
+    size_t len = 0;
+    char *text = sr_read_file(path, &len);
+    struct scenario *s;
+
+    if (!text) {
+        sr_error_set(err, errno == ENOENT ? SR_ENOTFOUND : SR_EIO,
+                     "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    s = scenario_parse(path, text, len, diags, err);
+    free(text);
+    return s;
+}
+
+void
+scenario_free(struct scenario *s)
+{
+    if (!s) {
+        return;
+    }
+    free(s->path);
+    free(s->name);
+    free(s->description);
+    free(s->controller.url);
+    free(s->controller.user);
+    free(s->controller.password);
+    free(s->controller.password_file);
+    for (size_t i = 0; i < s->nfaults; i++) {
+        free(s->faults[i].target);
+        free(s->faults[i].service);
+    }
+    free(s->faults);
+    free(s->fault_pos);
+    free(s->campaign.c.types);
+    free(s);
+}

@@ -1,0 +1,135 @@
+/* The scenario model: a TOML scenario file read, checked and completed with
+ * defaults (DESIGN.md §3).  Every mistake in a file is reported, each as
+ * "FILE:LINE:COL: message", not only the first. */
+#ifndef SR_SCENARIO_H
+#define SR_SCENARIO_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "faults.h"
+
+enum scn_controller_kind { SCN_CTL_EMBEDDED, SCN_CTL_RYU, SCN_CTL_ODL };
+enum scn_odl_api { SCN_API_RFC8040, SCN_API_RESTCONF };
+
+struct scn_service {
+    bool enabled;
+    double per_min;       /* sessions per minute per client (chat ... mail) */
+};
+
+struct scn_video {
+    bool enabled;
+    double clients;       /* fraction of user hosts that stream, 0..1 */
+    int64_t bitrate_kbps;
+};
+
+struct scn_p2p {
+    bool enabled;
+    double file_mb_min, file_mb_max;
+    double per_min;
+};
+
+struct scn_broadcast {
+    bool enabled;
+    int64_t every_ms;
+};
+
+struct scn_topology {
+    int64_t core_switches, core_m;
+    int64_t access_networks, access_switches, access_m, uplinks, hosts;
+    int64_t datacenters;
+    double link_bw_mbps;  /* 0: no shaping */
+};
+
+struct scn_controller {
+    enum scn_controller_kind kind;
+    char *url;            /* ryu and odl only */
+    char *user;
+    char *password;       /* never logged */
+    char *password_file;
+    enum scn_odl_api api;
+    int64_t timeout_ms;   /* per REST request */
+};
+
+struct scn_collector {
+    int64_t interval_ms;
+    bool csv, jsonl, flows;
+};
+
+struct scn_campaign {
+    bool present;
+    struct flt_campaign c;
+    int line, col;
+};
+
+/* Positions in the file, for messages about a fault (0: not written). */
+struct scn_fault_pos {
+    int line, col;               /* the [[fault]] header */
+    int target_line, target_col;
+    int at_line, at_col;
+    int duration_line, duration_col;
+};
+
+struct scenario {
+    char *path;           /* as given */
+    char *name;
+    char *description;
+    uint64_t seed;
+    int64_t duration_ms;  /* after the network is ready */
+    bool duration_set;
+    int64_t warmup_ms;
+    bool allow_overlap;   /* allow_overlapping_faults */
+    struct scn_topology topo;
+    struct scn_controller controller;
+    struct {
+        struct scn_video video;
+        struct scn_service chat, web, mail;
+        struct scn_p2p p2p;
+        struct scn_broadcast broadcast;
+    } traffic;
+    struct scn_collector collector;
+    struct flt_spec *faults;
+    size_t nfaults;
+    struct scn_fault_pos *fault_pos; /* where each [[fault]] was written */
+    struct scn_campaign campaign;
+};
+
+/* One message about a scenario file. */
+struct scn_diag {
+    int line, col;        /* 0 when the message is about the whole file */
+    char *msg;
+};
+
+struct scn_diags {
+    struct scn_diag *items;
+    size_t n, cap;
+};
+
+/* Reads the scenario at 'path'.  Returns it (free with scenario_free()), or
+ * NULL with every problem found in 'diags' (and 'err' summarising). */
+struct scenario *scenario_load(const char *path, struct scn_diags *diags,
+                               struct sr_error *err);
+/* Same, from text in memory; 'path' is only used in messages. */
+struct scenario *scenario_parse(const char *path, const char *text, size_t len,
+                                struct scn_diags *diags, struct sr_error *err);
+void scenario_free(struct scenario *s);
+
+/* Appends a message; 'line' 0 means no position. */
+void scn_diag_add(struct scn_diags *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void scn_diags_release(struct scn_diags *d);
+/* Sorts by position; writes "PATH:LINE:COL: msg\n" for each into a malloc'd
+ * string. */
+char *scn_diags_format(struct scn_diags *d, const char *path);
+
+/* Parses "250ms", "45s", "2m", "1h", "1.5s" into milliseconds.  Returns
+ * false for anything else. */
+bool scn_parse_duration(const char *s, int64_t *ms);
+/* Writes 'ms' as "150 s", "2.5 s", "250 ms" into 'buf'. */
+void scn_format_duration(int64_t ms, char *buf, size_t size);
+
+const char *scn_controller_kind_name(enum scn_controller_kind k);
+
+#endif
