@@ -1151,6 +1151,10 @@ parse_inline_table(struct parser *ps, struct toml_value *tab)
             if (peek(ps, 0) == '}') {
                 return FAIL(ps, "trailing comma in inline table");
             }
+            if (peek(ps, 0) == '\n' || peek(ps, 0) == '\r') {
+                return FAIL(ps, "newline in inline table (an inline table must "
+                                "stay on one line)");
+            }
         } else if (peek(ps, 0) == '}') {
             ps->p++;
             break;
@@ -1237,6 +1241,28 @@ parse_value(struct parser *ps)
     return v;
 }
 
+/* The byte where key part 'part' starts (from its line and column). */
+static const char *
+key_at(const struct parser *ps, const struct key_part *part)
+{
+    const char *q = ps->start;
+    int line = 1, col = 1;
+
+    while (q < ps->end && line < part->line) {
+        if (*q++ == '\n') {
+            line++;
+        }
+    }
+    while (q < ps->end && col < part->col) {
+        q++;
+        while (q < ps->end && ((unsigned char) *q & 0xC0) == 0x80) {
+            q++;
+        }
+        col++;
+    }
+    return q;
+}
+
 /* key ws "=" ws value, inserted into 'table' following the dotted-key
  * rules. */
 static int
@@ -1276,7 +1302,7 @@ parse_keyval(struct parser *ps, struct toml_value *table)
             continue;
         }
         if (kv->val->type != TOML_TABLE) {
-            fail_at(ps, ps->p, "cannot use dotted key '%s': '%s' is already "
+            fail_at(ps, key_at(ps, part), "cannot use dotted key '%s': '%s' is already "
                                "defined as %s %s (line %d)",
                     key_name(&k, k.n, name, sizeof name), kv->key,
                     kv->val->type == TOML_INTEGER ? "an" : "a",
@@ -1284,13 +1310,13 @@ parse_keyval(struct parser *ps, struct toml_value *table)
             goto out;
         }
         if (kv->val->flags & TF_INLINE) {
-            fail_at(ps, ps->p, "cannot add '%s' to inline table '%s' "
+            fail_at(ps, key_at(ps, part), "cannot add '%s' to inline table '%s' "
                                "(line %d): inline tables are complete",
                     key_name(&k, k.n, name, sizeof name), kv->key, kv->line);
             goto out;
         }
         if (!(kv->val->flags & TF_DOTTED)) {
-            fail_at(ps, ps->p, "cannot add '%s' with a dotted key: table '%s' "
+            fail_at(ps, key_at(ps, part), "cannot add '%s' with a dotted key: table '%s' "
                                "is defined by a header (line %d)",
                     key_name(&k, k.n, name, sizeof name), kv->key, kv->line);
             goto out;

@@ -251,11 +251,12 @@ flt_check_target(const struct flt_type *type, const char *target,
     }
     return sr_error_set(err, SR_EINVAL,
                         "unknown target '%s' for fault type '%s', which needs "
-                        "%s: give %s name%s%s%s or one of %s",
+                        "%s: give %s%s%s%s or one of %s",
                         target, type->name,
                         flt_target_kind_name(type->target),
-                        type->target == FLT_TARGET_LINK ? "a link ('c1-c2')"
-                                                        : "an existing",
+                        type->target == FLT_TARGET_LINK
+                            ? "an existing link as 'switch-switch'"
+                            : "an existing name",
                         near ? " (did you mean '" : "", near ? near : "",
                         near ? "'?)" : "", selectors_for(type->target));
 }

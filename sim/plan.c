@@ -141,6 +141,13 @@ check_timeline(struct sim_plan *p, struct scn_diags *diags)
         const struct flt_episode *e = &tl->ep[i];
         const struct scn_fault_pos *pos = e->source >= 0 ? &scn->fault_pos[e->source] : NULL;
 
+        if (pos && e->at_ms < scn->warmup_ms) {
+            scn_diag_add(diags, pos->at_line, pos->at_col,
+                         "[[fault]] #%d (%s) starts at %.1f s, inside the warm-up "
+                         "(%.1f s): faults start after it",
+                         e->source + 1, e->type->name, (double) e->at_ms / 1000.0,
+                         (double) scn->warmup_ms / 1000.0);
+        }
         if (e->at_ms + e->duration_ms > p->duration_ms) {
             if (pos) {
                 scn_diag_add(diags, pos->duration_line, pos->duration_col,

@@ -756,7 +756,6 @@ read_fault(struct ctx *c, const struct toml_value *t, struct scenario *scn,
     struct flt_spec *f = &scn->faults[index];
     const struct toml_value *v;
     char where[48];
-    bool has_at = false;
 
     snprintf(where, sizeof where, "[[fault]] #%zu", index + 1);
     memset(f, 0, sizeof *f);
@@ -787,9 +786,8 @@ read_fault(struct ctx *c, const struct toml_value *t, struct scenario *scn,
         f->type = fault_type_of(c, v, where);
     }
     get_str(c, t, "target", where, &f->target);
-    if (get_duration(c, t, "at", where, 0, 1000 * MS_H, &f->at_ms)) {
-        has_at = true;
-    } else if (!toml_get(t, "at")) {
+    if (!get_duration(c, t, "at", where, 0, 1000 * MS_H, &f->at_ms) &&
+        !toml_get(t, "at")) {
         scn_diag_add(c->d, t->line, t->col, "%s has no 'at' (when it starts)", where);
     }
     if (!get_duration(c, t, "duration", where, 100, 1000 * MS_H, &f->duration_ms) &&
@@ -826,16 +824,9 @@ read_fault(struct ctx *c, const struct toml_value *t, struct scenario *scn,
     if (!f->target) {
         f->target = xstrdup(f->type->default_target);
     }
-    /* When in the run it happens. */
-    if (has_at && f->at_ms < scn->warmup_ms) {
-        v = toml_get(t, "at");
-        scn_diag_add(c->d, v->line, v->col,
-                     "%s starts at %.1f s, inside the warm-up (%.1f s): faults "
-                     "start after it",
-                     where, (double) f->at_ms / 1000.0, (double) scn->warmup_ms / 1000.0);
-    }
-    /* The end is checked against the run's final length when the plan is
-     * built (a campaign may set that length). */
+    /* When it happens within the run (after the warm-up, before the end,
+     * not over another fault) is checked when the plan is built, where the
+     * run's final length is known. */
 }
 
 static void

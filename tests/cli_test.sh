@@ -1,0 +1,98 @@
+#!/bin/sh
+# Command-line tests of simrun: exit codes, messages, and that real tools
+# accept its outputs (Graphviz renders the DOT, Debian's Python compiles the
+# Mininet script, JSON parses).  Usage: cli_test.sh SIMRUN SOURCE_DIR
+set -u
+SIMRUN=$1
+SRC=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+cd "$SRC" || exit 1
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); printf 'FAIL: %s\n' "$*"; }
+
+# expect STATUS DESCRIPTION COMMAND...: runs COMMAND, stdout to $TMP/out,
+# stderr to $TMP/err, and checks its exit status.
+expect() {
+    want=$1; what=$2; shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    if [ "$got" = "$want" ]; then ok; else bad "$what: exit $got, wanted $want: $(head -c 400 "$TMP/err")"; fi
+}
+has() { # has FILE PATTERN DESCRIPTION
+    if grep -q -- "$2" "$1"; then ok; else bad "$3: no '$2' in $(head -c 400 "$1")"; fi
+}
+
+expect 0 "version" "$SIMRUN" --version
+has "$TMP/out" "^simrun [0-9]" "version output"
+expect 0 "help" "$SIMRUN" --help
+has "$TMP/out" "usage: simrun" "help output"
+expect 2 "no arguments" "$SIMRUN"
+expect 2 "unknown command" "$SIMRUN" frobnicate
+has "$TMP/err" "unknown command 'frobnicate'" "unknown command message"
+
+expect 0 "check shipped scenarios" "$SIMRUN" check scenarios/*.toml
+has "$TMP/out" "video_drop.toml: ok" "check output"
+expect 2 "check a bad scenario" "$SIMRUN" check tests/data/scenarios/unknown-keys.toml
+has "$TMP/err" "unknown-keys.toml:2:1: unknown key 'durtion'" "check message with position"
+expect 2 "check good and bad" "$SIMRUN" check scenarios/video_drop.toml tests/data/scenarios/fault-timing.toml
+has "$TMP/out" "video_drop.toml: ok" "good file still checked"
+has "$TMP/err" "fault-timing.toml:22:12" "bad file reported"
+expect 2 "check a missing file" "$SIMRUN" check /nonexistent.toml
+has "$TMP/err" "cannot read '/nonexistent.toml'" "missing file message"
+
+expect 0 "plan video_drop" "$SIMRUN" plan scenarios/video_drop.toml
+busiest=$(sed -n 's/^  busiest core *\([a-z0-9]*\) .*/\1/p' "$TMP/out")
+has "$TMP/out" "drop_service *$busiest (core:busiest) *service=video" "fault on the busiest core"
+has "$TMP/out" "60.0s *105.0s" "fault times"
+has "$TMP/out" "9 of 18 users stream 1500 kbit/s" "video mix"
+expect 2 "plan with bad seed" "$SIMRUN" plan --seed abc scenarios/video_drop.toml
+expect 2 "plan with two files" "$SIMRUN" plan scenarios/video_drop.toml scenarios/teaching_lab.toml
+
+expect 0 "topo json" "$SIMRUN" topo scenarios/video_drop.toml
+cp "$TMP/out" "$TMP/a.json"
+expect 0 "topo json again" "$SIMRUN" topo --format json scenarios/video_drop.toml
+if cmp -s "$TMP/out" "$TMP/a.json"; then ok; else bad "same seed gave different JSON"; fi
+expect 0 "topo json other seed" "$SIMRUN" topo --seed 8 scenarios/video_drop.toml
+if cmp -s "$TMP/out" "$TMP/a.json"; then bad "another seed gave the same JSON"; else ok; fi
+expect 0 "topology JSON shape" /usr/bin/python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["seed"] == 7 and t["name"] == "video_drop"
+assert len(t["switches"]) == 20 and len(t["hosts"]) == 24
+assert all(set(s) >= {"name", "dpid", "role"} and len(s["dpid"]) == 16 for s in t["switches"])
+assert all(set(h) >= {"name", "ip", "mac", "role", "switch"} for h in t["hosts"])
+assert all(set(l) >= {"a", "b", "a_port", "b_port"} for l in t["links"])
+' "$TMP/a.json"
+
+expect 0 "topo dot" "$SIMRUN" topo --format dot --output "$TMP/t.dot" scenarios/video_drop.toml
+if command -v dot >/dev/null 2>&1; then
+    expect 0 "graphviz renders the DOT" dot -Tsvg -o "$TMP/t.svg" "$TMP/t.dot"
+    has "$TMP/t.svg" "<svg" "SVG output"
+else
+    bad "graphviz 'dot' is not installed (setup.sh installs it)"
+fi
+
+expect 0 "topo mininet" "$SIMRUN" topo --format mininet --output "$TMP/net.py" scenarios/video_drop.toml
+expect 0 "mininet script compiles" /usr/bin/python3 -m py_compile "$TMP/net.py"
+expect 0 "mininet script matches the JSON" /usr/bin/python3 -c '
+import json, sys, runpy
+ns = runpy.run_path(sys.argv[1], run_name="not_main")
+topo, t = ns["TOPOLOGY"], json.load(open(sys.argv[2]))
+assert [s for s, _ in topo["switches"]] == [s["name"] for s in t["switches"]]
+assert [d for _, d in topo["switches"]] == [s["dpid"] for s in t["switches"]]
+assert [(h[0], h[1].split("/")[0], h[2]) for h in topo["hosts"]] == [(h["name"], h["ip"], h["mac"]) for h in t["hosts"]]
+assert [(l[0], l[1], l[2], l[3]) for l in topo["links"]] == [(l["a"], l["a_port"], l["b"], l["b_port"]) for l in t["links"]]
+assert topo["bw_mbps"] == 100
+' "$TMP/net.py" "$TMP/a.json"
+expect 2 "topo unknown format" "$SIMRUN" topo --format yaml scenarios/video_drop.toml
+expect 1 "topo unwritable output" "$SIMRUN" topo --output /nonexistent/dir/x.json scenarios/video_drop.toml
+
+expect 0 "faults catalogue" "$SIMRUN" faults
+has "$TMP/out" "lldp_drop *11" "catalogue lists seed ids"
+
+printf '%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
