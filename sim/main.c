@@ -9,10 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include "faults.h"
 #include "log.h"
 #include "mininet.h"
 #include "plan.h"
+#include "proc.h"
+#include "runtime.h"
 #include "scenario.h"
 #include "topology.h"
 #include "util.h"
@@ -31,6 +36,8 @@ static int cmd_plan(int argc, char **argv);
 static int cmd_topo(int argc, char **argv);
 static int cmd_faults(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
+static int cmd_up(int argc, char **argv);
+static int cmd_clean(int argc, char **argv);
 
 static const struct command commands[] = {
     { "run", "run FILE", "run a scenario (also: simrun FILE)", cmd_run },
@@ -40,6 +47,10 @@ static const struct command commands[] = {
       "show topology, traffic mix and fault timeline without running", cmd_plan },
     { "topo", "topo [--format json|dot|mininet] [--seed N] [--output PATH] FILE",
       "write the scenario's topology", cmd_topo },
+    { "up", "up [--out DIR] [--timeout SECONDS] [--of-port N] [--rest-port N] FILE",
+      "bring the network up with the embedded controller and keep it up until "
+      "Ctrl-C", cmd_up },
+    { "clean", "clean", "remove what a run killed with SIGKILL left behind", cmd_clean },
     { "faults", "faults", "list the fault catalogue", cmd_faults },
 };
 
@@ -284,6 +295,227 @@ cmd_faults(int argc, char **argv)
                flt_family_name(t[i].family), flt_target_kind_name(t[i].target),
                t[i].default_target, t[i].summary);
     }
+    return 0;
+}
+
+static const char up_help[] =
+    "commands, one per line on standard input:\n"
+    "  link A B down|up      take the link between switches A and B down or up\n"
+    "  switch S stop|start   stop or restart switch S\n"
+    "  host H down|up        take host H's interface down or up\n"
+    "  run H COMMAND...      run a command on host H and show its output\n"
+    "  help, quit\n";
+
+/* Handles one line typed at 'simrun up'.  Returns false on "quit". */
+static bool
+up_command(struct sim_runtime *rt, char *line)
+{
+    char *words[64];
+    size_t n = 0;
+    struct sr_error err = { 0 };
+    json_t *cmd = NULL, *answer = NULL;
+
+    for (char *tok = strtok(line, " \t\r\n"); tok && n < SR_ARRAY_SIZE(words);
+         tok = strtok(NULL, " \t\r\n")) {
+        words[n++] = tok;
+    }
+    if (n == 0) {
+        return true;
+    }
+    if (!strcmp(words[0], "quit") || !strcmp(words[0], "exit")) {
+        return false;
+    }
+    if (n == 4 && !strcmp(words[0], "link")) {
+        cmd = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "link", "a", words[1], "b", words[2],
+                        "state", words[3]);
+    } else if (n == 3 && (!strcmp(words[0], "switch") || !strcmp(words[0], "host"))) {
+        cmd = json_pack("{s:s, s:s, s:s}", "cmd", words[0], "name", words[1], "state",
+                        words[2]);
+    } else if (n >= 3 && !strcmp(words[0], "run")) {
+        json_t *argv = json_array();
+
+        for (size_t i = 2; i < n; i++) {
+            json_array_append_new(argv, json_string(words[i]));
+        }
+        cmd = json_pack("{s:s, s:s, s:o}", "cmd", "run", "host", words[1], "argv", argv);
+    } else {
+        fputs(up_help, stdout);
+        fflush(stdout);
+        return true;
+    }
+    if (sim_runtime_command(rt, cmd, 60, &answer, &err) < 0) {
+        printf("error: %s\n", err.msg);
+    } else {
+        const char *out = json_string_value(json_object_get(answer, "stdout"));
+        const char *errs = json_string_value(json_object_get(answer, "stderr"));
+
+        fputs(out ? out : "", stdout);
+        fputs(errs ? errs : "", stdout);
+        if (json_object_get(answer, "status")) {
+            printf("exit status %lld\n",
+                   (long long) json_integer_value(json_object_get(answer, "status")));
+        } else {
+            printf("ok\n");
+        }
+        json_decref(answer);
+    }
+    fflush(stdout);
+    return true;
+}
+
+static const struct option up_options[] = {
+    { "out", required_argument, NULL, 'o' },
+    { "timeout", required_argument, NULL, 't' },
+    { "of-port", required_argument, NULL, 'p' },
+    { "rest-port", required_argument, NULL, 'r' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static int
+cmd_up(int argc, char **argv)
+{
+    struct sim_runtime_opts opts = { 0 };
+    struct scenario *scn = NULL;
+    struct sim_plan *plan = NULL;
+    struct sim_runtime *rt;
+    struct sr_error err = { 0 };
+    struct sr_buf line = SR_BUF_INIT;
+    bool stdin_open = true;
+    int64_t v;
+    double timeout;
+    int c, rc = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:t:p:r:h", up_options, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            opts.out_dir = optarg;
+            break;
+        case 't':
+            if (!sr_parse_double(optarg, &timeout) || timeout <= 0 || timeout > 3600) {
+                return usage_error("up", "invalid timeout '%s' (seconds, up to 3600)", optarg);
+            }
+            opts.ready_timeout_s = timeout;
+            break;
+        case 'p':
+        case 'r':
+            if (!sr_parse_i64(optarg, 1, 65535, &v)) {
+                return usage_error("up", "invalid port '%s'", optarg);
+            }
+            *(c == 'p' ? &opts.of_port : &opts.rest_port) = (int) v;
+            break;
+        case 'h':
+            printf("usage: simrun up [--out DIR] [--timeout SECONDS] [--of-port N] "
+                   "[--rest-port N] FILE\n\n%s", up_help);
+            return 0;
+        default:
+            return usage_error("up", "%s", "invalid option");
+        }
+    }
+    if (optind + 1 != argc) {
+        return usage_error("up", "%s", "up needs exactly one scenario file");
+    }
+    rc = load_plan(argv[optind], -1, &scn, &plan);
+    if (rc) {
+        return rc;
+    }
+    if (sr_signals_install(&err) < 0) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    rt = sim_runtime_up(plan, &opts, &err);
+    if (!rt) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    printf("ready in %.1f s\n", sim_runtime_ready_s(rt));
+    fflush(stdout);
+    fprintf(stderr, "simrun: controller %s (OpenFlow 127.0.0.1:%d); run directory %s\n"
+                    "simrun: Ctrl-C tears the network down; 'help' on standard input "
+                    "lists commands\n",
+            sim_runtime_rest_url(rt), sim_runtime_of_port(rt), sim_runtime_dir(rt));
+    for (;;) {
+        int w = sim_runtime_watch(rt, 100, &err);
+
+        if (w > 0) {
+            SR_INFO("signal %d: tearing the network down", w);
+            break;
+        }
+        if (w < 0) {
+            fprintf(stderr, "simrun: %s\n", err.msg);
+            rc = 1;
+            break;
+        }
+        if (stdin_open) {
+            struct pollfd pfd = { 0, POLLIN, 0 };
+            char buf[1024];
+            ssize_t n;
+            char *nl;
+
+            if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP))) {
+                continue;
+            }
+            n = read(0, buf, sizeof buf);
+            if (n <= 0) {
+                stdin_open = false; /* stay up until a signal */
+                continue;
+            }
+            sr_buf_append(&line, buf, (size_t) n);
+            while ((nl = memchr(line.data, '\n', line.len))) {
+                size_t len = (size_t) (nl - line.data);
+                char *cmdline = xstrndup(line.data, len);
+                bool go_on = up_command(rt, cmdline);
+
+                free(cmdline);
+                memmove(line.data, nl + 1, line.len - len - 1);
+                line.len -= len + 1;
+                if (!go_on) {
+                    goto down;
+                }
+            }
+        }
+    }
+down:
+    sim_runtime_down(rt);
+    SR_INFO("network torn down");
+
+out:
+    sr_buf_release(&line);
+    sim_plan_free(plan);
+    scenario_free(scn);
+    return rc;
+}
+
+static int
+cmd_clean(int argc, char **argv)
+{
+    struct sr_buf report = SR_BUF_INIT;
+    struct sr_error err = { 0 };
+
+    (void) argv;
+    if (argc > 1) {
+        return usage_error("clean", "%s", "clean takes no arguments");
+    }
+    if (sim_clean(&report, &err) < 0) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        sr_buf_release(&report);
+        return 1;
+    }
+    if (report.len) {
+        printf("removed:\n");
+        for (const char *p = sr_buf_cstr(&report); *p;) {
+            size_t n = strcspn(p, "\n");
+
+            printf("  %.*s\n", (int) n, p);
+            p += n + (p[n] == '\n');
+        }
+    } else {
+        printf("nothing to clean\n");
+    }
+    sr_buf_release(&report);
     return 0;
 }
 

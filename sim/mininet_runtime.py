@@ -11,16 +11,33 @@
 #   {"id": 3, "cmd": "switch", "name": "c3", "state": "stop"|"start"}
 #   {"id": 4, "cmd": "host", "name": "d1h2", "state": "down"|"up"}
 #   {"id": 5, "cmd": "run", "host": "u1h1", "argv": ["ping", "-c1", "10.0.1.1"]}
-#   {"id": 6, "cmd": "stop"}
+#   {"id": 6, "cmd": "tcpcheck", "pairs": [["u1h1", "10.0.1.1"]], "timeout": 2}
+#                                     -> {"id": 6, "ok": true, "failed": [...]}
+#   {"id": 7, "cmd": "stop"}
 #
+# End of input (simrun went away) and SIGTERM stop the network too.
 # Every answer carries "ok" and, when false, "error".  Events simrun did not
 # ask for (the network started, a command failed) are lines with "event".
 
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
+
+# A tiny TCP listener run on every server, so readiness can check that each
+# user reaches a server over TCP before simtraffic exists.
+LISTENER = '''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.close()
+'''
 
 
 def _protocol_stream():
@@ -39,10 +56,14 @@ class Runtime(object):
         self.net = None
         self.links = {}
         self.stopped_switches = set()
+        self.listeners = []
 
     def send(self, obj):
-        self.proto.write(json.dumps(obj, sort_keys=True) + '\n')
-        self.proto.flush()
+        try:
+            self.proto.write(json.dumps(obj, sort_keys=True) + '\n')
+            self.proto.flush()
+        except OSError:
+            pass    # simrun is gone; the network is stopped on the way out
 
     def build(self):
         from mininet.net import Mininet
@@ -67,17 +88,40 @@ class Runtime(object):
             self.links[(a, b)] = link
         self.net.build()
         self.disable_offload()
+        for host in self.net.hosts:
+            # Kernel IPv6 chatter would only reach the controller as noise.
+            host.cmd('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 '
+                     'net.ipv6.conf.default.disable_ipv6=1')
         self.net.start()
+        self.tag_bridges()
+        for name, _ip, _mac, role in TOPOLOGY['hosts']:
+            if role == 'server':
+                self.listeners.append(self.net[name].popen(
+                    [sys.executable, '-c', LISTENER, str(self.args.probe_port)]))
         self.send({'event': 'started',
                    'switches': len(TOPOLOGY['switches']),
-                   'hosts': len(TOPOLOGY['hosts'])})
+                   'hosts': len(TOPOLOGY['hosts']),
+                   'host_pids': dict((h.name, h.pid) for h in self.net.hosts),
+                   'pid': os.getpid()})
+
+    def tag_bridges(self):
+        # simrun clean finds what a killed run left by this tag.
+        args = ['ovs-vsctl']
+        for sw in self.net.switches:
+            args += ['--', 'set', 'bridge', sw.name,
+                     'external-ids:simrun-run=%s' % self.args.run_id]
+        subprocess.check_call(args)
 
     def disable_offload(self):
+        # The userspace datapath does not fill in checksums the kernel left
+        # to the NIC: with offload on, ping works and TCP silently fails.
         for link in self.links.values():
             for intf in (link.intf1, link.intf2):
-                node = intf.node
-                node.cmd('ethtool -K %s tx off rx off >/dev/null 2>&1'
-                         % intf.name)
+                out = intf.node.cmd('ethtool -K %s tx off 2>&1; echo rc=$?'
+                                    % intf.name)
+                if 'rc=0' not in out:
+                    raise OSError('cannot turn off checksum offload on %s: %s'
+                                  % (intf.name, out.strip()))
 
     def find_link(self, a, b):
         link = self.links.get((a, b)) or self.links.get((b, a))
@@ -132,10 +176,28 @@ class Runtime(object):
                 'stdout': out.decode('utf-8', 'replace'),
                 'stderr': err.decode('utf-8', 'replace')}
 
+    def do_tcpcheck(self, msg):
+        timeout = int(msg.get('timeout', 2))
+        procs = []
+        for name, ip in msg['pairs']:
+            host = self.node(name)
+            procs.append((name, ip, host.popen(
+                ['timeout', str(timeout), 'bash', '-c',
+                 'exec 3<>/dev/tcp/%s/%d' % (ip, self.args.probe_port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
+        failed = []
+        for name, ip, proc in procs:
+            _out, err = proc.communicate()
+            if proc.returncode != 0:
+                why = err.decode('utf-8', 'replace').strip().splitlines()
+                failed.append([name, ip, why[-1] if why else
+                               'no connection within %d s' % timeout])
+        return {'failed': failed}
+
     def serve(self):
         handlers = {'ready': lambda m: {}, 'link': self.do_link,
                     'switch': self.do_switch, 'host': self.do_host,
-                    'run': self.do_run}
+                    'run': self.do_run, 'tcpcheck': self.do_tcpcheck}
         for line in sys.stdin:
             line = line.strip()
             if not line:
@@ -164,9 +226,14 @@ class Runtime(object):
             self.send(answer)
 
     def stop(self):
+        for proc in self.listeners:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.listeners = []
         if self.net is not None:
-            self.net.stop()
-            self.net = None
+            net, self.net = self.net, None
+            net.stop()
 
 
 def main():
@@ -174,7 +241,11 @@ def main():
     parser.add_argument('--controller-ip', default='127.0.0.1')
     parser.add_argument('--controller-port', type=int, default=6653)
     parser.add_argument('--log-level', default='warning')
+    parser.add_argument('--run-id', default='manual')
+    parser.add_argument('--probe-port', type=int, default=7)
     args = parser.parse_args()
+    # SIGTERM unwinds through the finally below, which stops the network.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     proto = _protocol_stream()
     from mininet.log import setLogLevel
     setLogLevel(args.log_level)

@@ -1,0 +1,545 @@
+# simrun embedded controller: an os-ken application, run by simrun as
+#
+#   /usr/bin/python3 /usr/bin/osken-manager --ofp-listen-host 127.0.0.1 \
+#       --ofp-tcp-listen-port P --observe-links --noinstall-lldp-flow \
+#       simrun_controller.py            (REST port from SIMRUN_REST_PORT)
+#
+# What it does:
+#  * links: os-ken's Switches app discovers them with LLDP.  Its own LLDP
+#    rule (priority 0xFFFF) is turned off and ours sits at PRIO_LLDP, so a
+#    fault rule can still outrank it (lldp_drop).
+#  * hosts: learned from packet-ins on edge ports (ports that are not ends
+#    of a discovered link).  ARP is answered by the controller for hosts it
+#    knows; for an unknown address it sends an ARP probe (sender 0.0.0.0,
+#    RFC 5227) out of every edge port, and the target's answer, addressed to
+#    the controller's own MAC, comes back as a packet-in that teaches it.
+#  * forwarding: for every known host, a flow on every switch matching the
+#    host's MAC and sending it one hop along a shortest path (BFS, ties to
+#    the lowest DPID), plus a spanning tree for IPv4 broadcast.  Paths are
+#    recomputed when switches or links come and go.  A packet-in for a
+#    known destination means the switch lacks its flow: it is reinstalled,
+#    as a reactive controller would (so some faults heal themselves).
+#  * a table-miss entry sends everything else to the controller.
+#  * REST: the Ryu ofctl_rest API (same paths, same JSON shapes, built with
+#    os-ken's own ofctl_v1_3) plus /v1.0/topology/{switches,links,hosts},
+#    on 127.0.0.1 only, like Ryu without authentication.
+
+import json
+import logging
+import os
+
+import routes
+import webob
+
+from os_ken.base import app_manager
+from os_ken.controller import dpset, ofp_event
+from os_ken.controller.handler import (CONFIG_DISPATCHER, MAIN_DISPATCHER,
+                                       set_ev_cls)
+from os_ken.lib import hub, ofctl_v1_3
+from os_ken.lib.packet import arp, ethernet, ether_types, ipv4, packet
+from os_ken.ofproto import ofproto_v1_3
+from os_ken.topology import api as topo_api
+from os_ken.topology import event as topo_event
+
+PRIO_MISS = 0
+PRIO_HOST = 10
+PRIO_BROADCAST = 20
+PRIO_LLDP = 60000
+COOKIE_SIMRUN = 0x5300000000000000   # our flows, so they can be told apart
+CTRL_MAC = '02:00:00:00:00:fe'        # never a host; answers come to us
+BROADCAST = 'ff:ff:ff:ff:ff:ff'
+
+LOG = logging.getLogger('simrun.controller')
+
+
+class Host(object):
+    def __init__(self, mac, ip, dpid, port):
+        self.mac, self.ip, self.dpid, self.port = mac, ip, dpid, port
+
+
+class SimrunController(app_manager.OSKenApp):
+    OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+    _CONTEXTS = {'dpset': dpset.DPSet}
+
+    def __init__(self, *args, **kwargs):
+        super(SimrunController, self).__init__(*args, **kwargs)
+        self.dpset = kwargs['dpset']
+        self.waiters = {}
+        self.hosts = {}          # mac -> Host
+        self.by_ip = {}          # ip -> mac
+        self.links = {}          # (src dpid, src port) -> (dst dpid, dst port)
+        self.installed = {}      # dpid -> {mac: port}
+        self.bcast = {}          # dpid -> tuple of ports
+        self.pending = {}        # ip -> [(dpid, port, requester mac, ip)]
+        self.rest_port = int(os.environ.get('SIMRUN_REST_PORT', '8080'))
+        self.rest_host = os.environ.get('SIMRUN_REST_HOST', '127.0.0.1')
+        hub.spawn(self._serve_rest)
+
+    # ---- OpenFlow helpers ----
+
+    def _flow(self, dp, priority, match, actions, cmd=None, cookie=0):
+        ofp, parser = dp.ofproto, dp.ofproto_parser
+        inst = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
+        dp.send_msg(parser.OFPFlowMod(
+            datapath=dp, cookie=cookie, priority=priority, match=match,
+            instructions=inst,
+            command=ofp.OFPFC_ADD if cmd is None else cmd))
+
+    def _delete_strict(self, dp, priority, match):
+        ofp, parser = dp.ofproto, dp.ofproto_parser
+        dp.send_msg(parser.OFPFlowMod(
+            datapath=dp, priority=priority, match=match,
+            command=ofp.OFPFC_DELETE_STRICT, out_port=ofp.OFPP_ANY,
+            out_group=ofp.OFPG_ANY))
+
+    def _packet_out(self, dp, port, data, in_port=None):
+        ofp, parser = dp.ofproto, dp.ofproto_parser
+        dp.send_msg(parser.OFPPacketOut(
+            datapath=dp, buffer_id=ofp.OFP_NO_BUFFER,
+            in_port=ofp.OFPP_CONTROLLER if in_port is None else in_port,
+            actions=[parser.OFPActionOutput(port)], data=data))
+
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    def _features(self, ev):
+        dp = ev.msg.datapath
+        ofp, parser = dp.ofproto, dp.ofproto_parser
+        # A switch that reconnects may keep old rules: start from a clean
+        # table so what we believe is installed is what is installed.
+        dp.send_msg(parser.OFPFlowMod(
+            datapath=dp, command=ofp.OFPFC_DELETE, table_id=ofp.OFPTT_ALL,
+            out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY, match=parser.OFPMatch()))
+        self._flow(dp, PRIO_MISS, parser.OFPMatch(),
+                   [parser.OFPActionOutput(ofp.OFPP_CONTROLLER,
+                                           ofp.OFPCML_NO_BUFFER)],
+                   cookie=COOKIE_SIMRUN)
+        self._flow(dp, PRIO_LLDP,
+                   parser.OFPMatch(eth_type=ether_types.ETH_TYPE_LLDP),
+                   [parser.OFPActionOutput(ofp.OFPP_CONTROLLER,
+                                           ofp.OFPCML_NO_BUFFER)],
+                   cookie=COOKIE_SIMRUN)
+        self.installed[dp.id] = {}
+        self.bcast.pop(dp.id, None)
+        LOG.info('switch %016x connected', dp.id)
+
+    # ---- topology ----
+
+    @set_ev_cls(topo_event.EventSwitchEnter)
+    def _switch_enter(self, ev):
+        self._sync()
+
+    @set_ev_cls(topo_event.EventSwitchLeave)
+    def _switch_leave(self, ev):
+        dpid = ev.switch.dp.id
+        self.installed.pop(dpid, None)
+        self.bcast.pop(dpid, None)
+        for key in [k for k, v in self.links.items()
+                    if k[0] == dpid or v[0] == dpid]:
+            del self.links[key]
+        LOG.info('switch %016x left', dpid)
+        self._sync()
+
+    @set_ev_cls(topo_event.EventLinkAdd)
+    def _link_add(self, ev):
+        src, dst = ev.link.src, ev.link.dst
+        self.links[(src.dpid, src.port_no)] = (dst.dpid, dst.port_no)
+        # A host "learned" on what turns out to be a link port was not there.
+        for mac in [m for m, h in self.hosts.items()
+                    if (h.dpid, h.port) in ((src.dpid, src.port_no),
+                                            (dst.dpid, dst.port_no))]:
+            self._forget(mac)
+        self._sync()
+
+    @set_ev_cls(topo_event.EventLinkDelete)
+    def _link_delete(self, ev):
+        src = ev.link.src
+        if self.links.pop((src.dpid, src.port_no), None) is not None:
+            LOG.info('link %016x:%d -> %016x:%d down', src.dpid, src.port_no,
+                     ev.link.dst.dpid, ev.link.dst.port_no)
+            self._sync()
+
+    def _is_link_port(self, dpid, port):
+        if (dpid, port) in self.links:
+            return True
+        return any(v == (dpid, port) for v in self.links.values())
+
+    def _edge_ports(self, dpid):
+        ports = []
+        for port in self.dpset.get_ports(dpid):
+            if port.port_no >= ofproto_v1_3.OFPP_MAX:
+                continue
+            if port.state & ofproto_v1_3.OFPPS_LINK_DOWN:
+                continue
+            if not self._is_link_port(dpid, port.port_no):
+                ports.append(port.port_no)
+        return sorted(ports)
+
+    def _next_hops(self, root):
+        """For every switch that can reach 'root', the port it sends out
+        of towards 'root' (breadth first, ties to the lowest DPID)."""
+        incoming = {}
+        for (s, sp), (d, _dp) in self.links.items():
+            incoming.setdefault(d, []).append((s, sp))
+        hops, frontier = {}, [root]
+        seen = {root}
+        while frontier:
+            nxt = []
+            for node in frontier:
+                for s, sp in sorted(incoming.get(node, [])):
+                    if s not in seen:
+                        seen.add(s)
+                        hops[s] = sp
+                        nxt.append(s)
+            frontier = sorted(nxt)
+        return hops
+
+    def _tree_ports(self):
+        """Ports of a spanning tree over links seen in both directions."""
+        dps = sorted(self.dpset.dps)
+        ports = {d: set() for d in dps}
+        if not dps:
+            return ports
+        both = {}
+        for (s, sp), (d, dpt) in self.links.items():
+            if self.links.get((d, dpt)) == (s, sp):
+                both.setdefault(s, []).append((d, sp, dpt))
+        seen, frontier = {dps[0]}, [dps[0]]
+        while frontier:
+            nxt = []
+            for node in frontier:
+                for d, sp, dpt in sorted(both.get(node, [])):
+                    if d not in seen and d in ports:
+                        seen.add(d)
+                        ports[node].add(sp)
+                        ports[d].add(dpt)
+                        nxt.append(d)
+            frontier = sorted(nxt)
+        return ports
+
+    def _sync(self):
+        """Brings every switch's host and broadcast flows in line with the
+        known topology and hosts."""
+        hops = {mac: self._next_hops(h.dpid) for mac, h in self.hosts.items()}
+        tree = self._tree_ports()
+        for dpid, dp in self.dpset.dps.items():
+            parser = dp.ofproto_parser
+            have = self.installed.setdefault(dpid, {})
+            want = {}
+            for mac, h in self.hosts.items():
+                port = h.port if h.dpid == dpid else hops[mac].get(dpid)
+                if port is not None:
+                    want[mac] = port
+            for mac, port in want.items():
+                if have.get(mac) != port:
+                    self._flow(dp, PRIO_HOST, parser.OFPMatch(eth_dst=mac),
+                               [parser.OFPActionOutput(port)],
+                               cookie=COOKIE_SIMRUN)
+            for mac in [m for m in have if m not in want]:
+                self._delete_strict(dp, PRIO_HOST, parser.OFPMatch(eth_dst=mac))
+            self.installed[dpid] = want
+            out = tuple(sorted(tree.get(dpid, set()) | set(self._edge_ports(dpid))))
+            if self.bcast.get(dpid) != out:
+                match = parser.OFPMatch(eth_dst=BROADCAST,
+                                        eth_type=ether_types.ETH_TYPE_IP)
+                self._flow(dp, PRIO_BROADCAST, match,
+                           [parser.OFPActionOutput(p) for p in out],
+                           cookie=COOKIE_SIMRUN)
+                self.bcast[dpid] = out
+
+    # ---- hosts and ARP ----
+
+    def _learn(self, mac, ip, dpid, port):
+        h = self.hosts.get(mac)
+        if h and (h.dpid, h.port) == (dpid, port) and (ip is None or h.ip == ip):
+            return False
+        if h and ip is None:
+            ip = h.ip
+        self.hosts[mac] = Host(mac, ip, dpid, port)
+        if ip:
+            self.by_ip[ip] = mac
+        LOG.info('host %s (%s) at %016x port %d', mac, ip, dpid, port)
+        self._sync()
+        if ip:
+            self._answer_pending(ip)
+        return True
+
+    def _forget(self, mac):
+        h = self.hosts.pop(mac, None)
+        if h and h.ip and self.by_ip.get(h.ip) == mac:
+            del self.by_ip[h.ip]
+
+    def _arp_reply(self, dp, port, src_mac, src_ip, dst_mac, dst_ip):
+        pkt = packet.Packet()
+        pkt.add_protocol(ethernet.ethernet(ethertype=ether_types.ETH_TYPE_ARP,
+                                           dst=dst_mac, src=src_mac))
+        pkt.add_protocol(arp.arp(opcode=arp.ARP_REPLY, src_mac=src_mac,
+                                 src_ip=src_ip, dst_mac=dst_mac, dst_ip=dst_ip))
+        pkt.serialize()
+        self._packet_out(dp, port, pkt.data)
+
+    def _probe(self, ip):
+        pkt = packet.Packet()
+        pkt.add_protocol(ethernet.ethernet(ethertype=ether_types.ETH_TYPE_ARP,
+                                           dst=BROADCAST, src=CTRL_MAC))
+        pkt.add_protocol(arp.arp(opcode=arp.ARP_REQUEST, src_mac=CTRL_MAC,
+                                 src_ip='0.0.0.0', dst_mac='00:00:00:00:00:00',
+                                 dst_ip=ip))
+        pkt.serialize()
+        for dpid, dp in self.dpset.dps.items():
+            for port in self._edge_ports(dpid):
+                self._packet_out(dp, port, pkt.data)
+
+    def _answer_pending(self, ip):
+        mac = self.by_ip.get(ip)
+        for dpid, port, req_mac, req_ip in self.pending.pop(ip, []):
+            dp = self.dpset.get(dpid)
+            if dp is not None and mac:
+                self._arp_reply(dp, port, mac, ip, req_mac, req_ip)
+
+    def _forward(self, dp, in_port, dst, data):
+        """Sends a packet for a known host one hop on, reinstalling the
+        switch's flow for it if the switch lost it."""
+        h = self.hosts[dst]
+        port = h.port if h.dpid == dp.id else self._next_hops(h.dpid).get(dp.id)
+        if port is None:
+            return
+        parser = dp.ofproto_parser
+        LOG.info('reinstalling flow for %s on %016x (packet-in for a known '
+                 'destination)', dst, dp.id)
+        self._flow(dp, PRIO_HOST, parser.OFPMatch(eth_dst=dst),
+                   [parser.OFPActionOutput(port)], cookie=COOKIE_SIMRUN)
+        self.installed.setdefault(dp.id, {})[dst] = port
+        if port != in_port:
+            self._packet_out(dp, port, data, in_port=in_port)
+
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
+    def _packet_in(self, ev):
+        msg = ev.msg
+        dp = msg.datapath
+        in_port = msg.match['in_port']
+        pkt = packet.Packet(msg.data)
+        eth = pkt.get_protocol(ethernet.ethernet)
+        if eth is None or eth.ethertype == ether_types.ETH_TYPE_LLDP:
+            return
+        if eth.ethertype not in (ether_types.ETH_TYPE_ARP,
+                                 ether_types.ETH_TYPE_IP):
+            return      # IPv6 and the rest: not forwarded here
+        a = pkt.get_protocol(arp.arp)
+        ip4 = pkt.get_protocol(ipv4.ipv4)
+        edge = not self._is_link_port(dp.id, in_port)
+        if edge and eth.src != CTRL_MAC:
+            src_ip = a.src_ip if a else (ip4.src if ip4 else None)
+            if src_ip == '0.0.0.0':
+                src_ip = None
+            self._learn(eth.src, src_ip, dp.id, in_port)
+        if a is not None and a.opcode == arp.ARP_REQUEST:
+            mac = self.by_ip.get(a.dst_ip)
+            if mac:
+                self._arp_reply(dp, in_port, mac, a.dst_ip, a.src_mac, a.src_ip)
+            elif edge:
+                self.pending.setdefault(a.dst_ip, []).append(
+                    (dp.id, in_port, a.src_mac, a.src_ip))
+                self._probe(a.dst_ip)
+            return
+        if eth.dst == CTRL_MAC:
+            return      # a probe's answer: learning above was the point
+        if eth.dst in self.hosts:
+            self._forward(dp, in_port, eth.dst, msg.data)
+
+    # ---- statistics replies (the waiters contract of ofctl_utils) ----
+
+    @set_ev_cls([ofp_event.EventOFPStatsReply,
+                 ofp_event.EventOFPDescStatsReply,
+                 ofp_event.EventOFPFlowStatsReply,
+                 ofp_event.EventOFPAggregateStatsReply,
+                 ofp_event.EventOFPTableStatsReply,
+                 ofp_event.EventOFPPortStatsReply,
+                 ofp_event.EventOFPPortDescStatsReply,
+                 ofp_event.EventOFPMeterStatsReply,
+                 ofp_event.EventOFPMeterConfigStatsReply,
+                 ofp_event.EventOFPMeterFeaturesStatsReply], MAIN_DISPATCHER)
+    def _stats_reply(self, ev):
+        msg = ev.msg
+        dp = msg.datapath
+        waiting = self.waiters.get(dp.id, {})
+        if msg.xid not in waiting:
+            return
+        lock, msgs = waiting[msg.xid]
+        msgs.append(msg)
+        if msg.flags & dp.ofproto.OFPMPF_REPLY_MORE:
+            return
+        del waiting[msg.xid]
+        lock.set()
+
+    # ---- REST ----
+
+    def _serve_rest(self):
+        api = RestApi(self)
+        try:
+            server = hub.WSGIServer((self.rest_host, self.rest_port), api)
+        except OSError as exc:
+            LOG.error('cannot listen on %s:%d for REST: %s', self.rest_host,
+                      self.rest_port, exc)
+            os._exit(3)
+        LOG.info('REST API on http://%s:%d', self.rest_host, self.rest_port)
+        server.serve_forever()
+
+
+class HttpError(Exception):
+    def __init__(self, status, message):
+        Exception.__init__(self, message)
+        self.status = status
+
+
+def _dpid(text):
+    try:
+        return int(str(text), 0)
+    except ValueError:
+        raise HttpError(400, 'invalid dpid %r' % text)
+
+
+class RestApi(object):
+    """WSGI application with Ryu ofctl_rest's routes."""
+
+    def __init__(self, app):
+        self.app = app
+        m = self.mapper = routes.Mapper()
+        get = dict(conditions=dict(method=['GET']))
+        get_post = dict(conditions=dict(method=['GET', 'POST']))
+        post = dict(conditions=dict(method=['POST']))
+        delete = dict(conditions=dict(method=['DELETE']))
+        m.connect('/stats/switches', action='switches', **get)
+        m.connect('/stats/desc/{dpid}', action='desc', **get)
+        m.connect('/stats/flow/{dpid}', action='flow', **get_post)
+        m.connect('/stats/flowdesc/{dpid}', action='flow', **get_post)
+        m.connect('/stats/aggregateflow/{dpid}', action='aggregate', **get_post)
+        m.connect('/stats/table/{dpid}', action='table', **get)
+        m.connect('/stats/port/{dpid}', action='port', **get)
+        m.connect('/stats/port/{dpid}/{port}', action='port', **get)
+        m.connect('/stats/portdesc/{dpid}', action='portdesc', **get)
+        m.connect('/stats/meter/{dpid}', action='meter', **get)
+        m.connect('/stats/meterconfig/{dpid}', action='meterconfig', **get)
+        m.connect('/stats/flowentry/clear/{dpid}', action='clear', **delete)
+        m.connect('/stats/flowentry/{cmd}', action='flowentry', **post)
+        m.connect('/stats/meterentry/{cmd}', action='meterentry', **post)
+        m.connect('/v1.0/topology/switches', action='topo_switches', **get)
+        m.connect('/v1.0/topology/switches/{dpid}', action='topo_switches', **get)
+        m.connect('/v1.0/topology/links', action='topo_links', **get)
+        m.connect('/v1.0/topology/links/{dpid}', action='topo_links', **get)
+        m.connect('/v1.0/topology/hosts', action='topo_hosts', **get)
+
+    def __call__(self, environ, start_response):
+        req = webob.Request(environ)
+        match = self.mapper.match(environ=environ)
+        if match is None:
+            res = webob.Response(status=404, body=b'no such resource\n')
+            return res(environ, start_response)
+        action = match.pop('action')
+        try:
+            body = getattr(self, action)(req, **match)
+            if body is None:
+                res = webob.Response(status=200)
+            else:
+                res = webob.Response(status=200, content_type='application/json',
+                                     charset='utf-8', body=json.dumps(body).encode())
+        except HttpError as exc:
+            res = webob.Response(status=exc.status, body=(str(exc) + '\n').encode())
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            LOG.warning('bad request %s %s: %s', req.method, req.path, exc)
+            res = webob.Response(status=400, body=('%s\n' % exc).encode())
+        return res(environ, start_response)
+
+    def _dp(self, dpid):
+        dp = self.app.dpset.get(_dpid(dpid))
+        if dp is None:
+            raise HttpError(404, 'no datapath %s' % dpid)
+        return dp
+
+    @staticmethod
+    def _body(req):
+        if not req.body:
+            return {}
+        try:
+            return json.loads(req.body)
+        except ValueError as exc:
+            raise HttpError(400, 'invalid JSON body: %s' % exc)
+
+    def switches(self, req):
+        return sorted(self.app.dpset.dps.keys())
+
+    def desc(self, req, dpid):
+        return ofctl_v1_3.get_desc_stats(self._dp(dpid), self.app.waiters)
+
+    def flow(self, req, dpid):
+        flt = self._body(req) if req.method == 'POST' else {}
+        return ofctl_v1_3.get_flow_stats(self._dp(dpid), self.app.waiters, flt)
+
+    def aggregate(self, req, dpid):
+        flt = self._body(req) if req.method == 'POST' else {}
+        return ofctl_v1_3.get_aggregate_flow_stats(self._dp(dpid),
+                                                   self.app.waiters, flt)
+
+    def table(self, req, dpid):
+        return ofctl_v1_3.get_table_stats(self._dp(dpid), self.app.waiters)
+
+    def port(self, req, dpid, port=None):
+        if port == 'ALL':
+            port = None
+        return ofctl_v1_3.get_port_stats(self._dp(dpid), self.app.waiters, port)
+
+    def portdesc(self, req, dpid):
+        return ofctl_v1_3.get_port_desc(self._dp(dpid), self.app.waiters)
+
+    def meter(self, req, dpid):
+        return ofctl_v1_3.get_meter_stats(self._dp(dpid), self.app.waiters)
+
+    def meterconfig(self, req, dpid):
+        return ofctl_v1_3.get_meter_config(self._dp(dpid), self.app.waiters)
+
+    def flowentry(self, req, cmd):
+        dp_ofp = ofproto_v1_3
+        cmds = {'add': dp_ofp.OFPFC_ADD, 'modify': dp_ofp.OFPFC_MODIFY,
+                'modify_strict': dp_ofp.OFPFC_MODIFY_STRICT,
+                'delete': dp_ofp.OFPFC_DELETE,
+                'delete_strict': dp_ofp.OFPFC_DELETE_STRICT}
+        if cmd not in cmds:
+            raise HttpError(404, 'unknown command %r' % cmd)
+        flow = self._body(req)
+        if 'dpid' not in flow:
+            raise HttpError(400, "the body needs 'dpid'")
+        dp = self._dp(flow.pop('dpid'))
+        ofctl_v1_3.mod_flow_entry(dp, flow, cmds[cmd])
+        return None
+
+    def clear(self, req, dpid):
+        dp = self._dp(dpid)
+        ofctl_v1_3.mod_flow_entry(dp, {'table_id': dp.ofproto.OFPTT_ALL},
+                                  dp.ofproto.OFPFC_DELETE)
+        return None
+
+    def meterentry(self, req, cmd):
+        cmds = {'add': ofproto_v1_3.OFPMC_ADD, 'modify': ofproto_v1_3.OFPMC_MODIFY,
+                'delete': ofproto_v1_3.OFPMC_DELETE}
+        if cmd not in cmds:
+            raise HttpError(404, 'unknown command %r' % cmd)
+        meter = self._body(req)
+        if 'dpid' not in meter:
+            raise HttpError(400, "the body needs 'dpid'")
+        dp = self._dp(meter.pop('dpid'))
+        ofctl_v1_3.mod_meter_entry(dp, meter, cmds[cmd])
+        return None
+
+    def topo_switches(self, req, dpid=None):
+        return [s.to_dict() for s in
+                topo_api.get_switch(self.app, None if dpid is None else _dpid(dpid))]
+
+    def topo_links(self, req, dpid=None):
+        return [l.to_dict() for l in
+                topo_api.get_link(self.app, None if dpid is None else _dpid(dpid))]
+
+    def topo_hosts(self, req):
+        out = []
+        for h in sorted(self.app.hosts.values(), key=lambda x: x.mac):
+            out.append({'mac': h.mac, 'ipv4': [h.ip] if h.ip else [], 'ipv6': [],
+                        'port': {'dpid': '%016x' % h.dpid,
+                                 'port_no': '%08x' % h.port}})
+        return out

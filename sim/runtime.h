@@ -1,0 +1,66 @@
+/* The emulation runtime: brings a plan's network to life on this machine
+ * (Open vSwitch, the embedded os-ken controller, the Mininet script as a
+ * child), tells when it is ready, drives it over the control channel, and
+ * always puts it away again.
+ *
+ * One run at a time owns the machine's network: a lock and a state file in
+ * /run/simrun record what is running, so 'simrun clean' can remove what a
+ * run killed with SIGKILL left behind. */
+#ifndef SR_RUNTIME_H
+#define SR_RUNTIME_H 1
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "buf.h"
+#include "error.h"
+#include "plan.h"
+
+#define SIM_STATE_DIR "/run/simrun"
+
+struct sim_runtime_opts {
+    const char *out_dir;      /* run directory; NULL: runs/<name>-<seed>-<UTC> */
+    double ready_timeout_s;   /* 0: 60 s plus 0.5 s per switch */
+    int of_port, rest_port;   /* 0: free ports chosen for the run */
+};
+
+struct sim_runtime;
+
+/* Brings the network of 'plan' up and waits until it is ready (every
+ * switch connected, every link discovered, every user host able to open a
+ * TCP connection to a datacenter server).  On failure, or when SIGINT,
+ * SIGTERM or SIGHUP arrives (see sr_signals_install), everything started is
+ * torn down before it returns NULL with 'err' saying what did not come up.
+ * 'plan' must outlive the runtime. */
+struct sim_runtime *sim_runtime_up(const struct sim_plan *plan,
+                                   const struct sim_runtime_opts *opts,
+                                   struct sr_error *err);
+
+/* Tears everything down (idempotent) and frees 'rt'.  Accepts NULL. */
+void sim_runtime_down(struct sim_runtime *rt);
+
+/* Sends one control-channel command (the object is consumed; "id" is
+ * added) and waits up to 'timeout_s' for its answer, which is returned in
+ * '*answer' (caller decrefs) when not NULL.  An answer with "ok": false
+ * becomes an error carrying its message. */
+int sim_runtime_command(struct sim_runtime *rt, json_t *cmd, double timeout_s,
+                        json_t **answer, struct sr_error *err);
+
+/* Waits up to 'timeout_ms' for something to happen: returns 0 on a quiet
+ * timeout, the signal number when one arrived, or a negative code when a
+ * child died (with 'err' saying which and how). */
+int sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err);
+
+/* Facts about a running network. */
+double sim_runtime_ready_s(const struct sim_runtime *rt);
+const char *sim_runtime_dir(const struct sim_runtime *rt);
+const char *sim_runtime_rest_url(const struct sim_runtime *rt);
+int sim_runtime_of_port(const struct sim_runtime *rt);
+
+/* Removes what a run killed with SIGKILL left behind: its processes, OVS
+ * bridges, interfaces and state file.  Appends one line per thing removed
+ * to 'report'.  Fails (touching nothing) when a live simrun owns the
+ * network. */
+int sim_clean(struct sr_buf *report, struct sr_error *err);
+
+#endif
