@@ -226,6 +226,8 @@ class Runtime(object):
             self.send(answer)
 
     def stop(self):
+        # Once stopping, a SIGTERM must not cut the cleanup short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for proc in self.listeners:
             if proc.poll() is None:
                 proc.kill()

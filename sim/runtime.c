@@ -825,14 +825,19 @@ wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err)
             rc = -1;
             break;
         }
-        stage = step == 0 ? "switches not connected to the controller"
-                : step == 1 ? "links not discovered"
-                            : "users that could not reach a server over TCP";
+        stage = missing < 0   ? "the controller did not answer"
+                : step == 0   ? "switches not connected to the controller"
+                : step == 1   ? "links not discovered"
+                              : "users that could not reach a server over TCP";
         if (sr_now() > deadline) {
-            rc = sr_error_set(err, SR_ETIMEDOUT,
-                              "the network was not ready within %.0f s: %s: %s%s", deadline - rt->t0,
-                              stage, missing < 0 ? err->msg : sr_buf_cstr(&what),
-                              missing > 10 ? ", ..." : "");
+            char detail[sizeof err->msg + 16];
+
+            /* 'err' may hold the last failure: copy it before reusing it. */
+            snprintf(detail, sizeof detail, "%s%s",
+                     missing < 0 ? err->msg : sr_buf_cstr(&what),
+                     missing > 10 ? ", ..." : "");
+            rc = sr_error_set(err, SR_ETIMEDOUT, "the network was not ready within %.0f s: %s (%s)",
+                              deadline - rt->t0, stage, detail);
             break;
         }
         if (sr_signals_sleep(step == 2 ? 200 : 250)) {
@@ -927,10 +932,17 @@ report(struct sr_buf *out, const char *fmt, ...)
 }
 
 static void
-stop_pid(pid_t pid, const char *needle, int grace_ms, const char *what, struct sr_buf *out)
+stop_pid(pid_t pid, const char *needle, int patience_ms, int grace_ms, const char *what,
+         struct sr_buf *out)
 {
     if (pid <= 0 || !sr_pid_alive(pid) || !cmdline_has(pid, needle)) {
         return;
+    }
+    /* A Mininet script whose simrun died saw its input close and is
+     * stopping its network: give it 'patience_ms' to finish on its own. */
+    for (int waited = 0; waited < patience_ms && sr_pid_alive(pid); waited += 50) {
+        poll(NULL, 0, 50);
+        sr_proc_exited(pid, NULL);
     }
     kill(pid, SIGTERM);
     for (int waited = 0; waited < grace_ms && sr_pid_alive(pid); waited += 50) {
@@ -958,9 +970,9 @@ sweep(json_t *state, struct sr_buf *out)
 
     /* The Mininet script first: given time, it stops its own network. */
     stop_pid((pid_t) json_integer_value(json_object_get(state, "mininet_pid")), MN_SCRIPT,
-             30000, "the Mininet script", out);
+             60000, 20000, "the Mininet script", out);
     stop_pid((pid_t) json_integer_value(json_object_get(state, "controller_pid")),
-             "osken-manager", 3000, "the controller", out);
+             "osken-manager", 0, 3000, "the controller", out);
     json_object_foreach(hosts, key, v) {
         pid_t pid = (pid_t) json_integer_value(v);
         int n;
