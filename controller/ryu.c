@@ -5,19 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "util.h"
 
 static json_t *
 load(const char *text, const char *what, struct sr_error *err)
 {
-    json_error_t je;
-    json_t *j = json_loads(text, 0, &je);
-
-    if (!j) {
-        sr_error_set(err, SR_EINVAL, "%s: invalid JSON at line %d column %d: %s", what,
-                     je.line, je.column, je.text);
-    }
-    return j;
+    return sr_json_loads(text, what, err);
 }
 
 int
@@ -38,13 +32,12 @@ ctl_ryu_parse_switches(const char *text, uint64_t **dpids, size_t *n,
     }
     out = xcalloc(json_array_size(j) + 1, sizeof *out);
     json_array_foreach(j, i, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        if (!sr_json_u64(v, &out[i])) {
             free(out);
             json_decref(j);
             return sr_error_set(err, SR_EINVAL,
                                 "/stats/switches: entry %zu is not a DPID", i);
         }
-        out[i] = (uint64_t) json_integer_value(v);
     }
     *n = json_array_size(j);
     *dpids = out;

@@ -563,6 +563,13 @@ note_event(struct sim_runtime *rt, json_t *msg)
         SR_WARN("the Mininet script reports: %s",
                 or_default(json_string_value(json_object_get(msg, "error")), "?"));
     } else if (event && !strcmp(event, "started")) {
+        json_t *sec = json_object_get(msg, "seconds");
+
+        SR_INFO("Mininet: links and hosts built in %.1f s, offload off in %.1f s, switches "
+                "started in %.1f s",
+                json_number_value(json_object_get(sec, "build")),
+                json_number_value(json_object_get(sec, "offload")),
+                json_number_value(json_object_get(sec, "start")));
         json_object_set(rt->state, "host_pids", json_object_get(msg, "host_pids"));
         json_object_set(rt->state, "mininet_pid", json_object_get(msg, "pid"));
         save_state(rt);
@@ -813,7 +820,11 @@ wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err)
                   : step == 1 ? check_links(rt, &what, err)
                               : check_tcp(rt, deadline, &what, err);
         if (missing == 0) {
-            SR_DEBUG("readiness step %d done at %.1f s", step, sr_now() - rt->t0);
+            static const char *const done[] = { "every switch connected",
+                                                "every link discovered",
+                                                "every user reached a server over TCP" };
+
+            SR_INFO("%s (%.1f s)", done[step], sr_now() - rt->t0);
             step++;
             continue;
         }
