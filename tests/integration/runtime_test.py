@@ -9,6 +9,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -355,6 +356,8 @@ def main():
             subprocess.run([SIMRUN, 'clean'], capture_output=True, timeout=180)
         sys.stdout.flush()
     print('%d passed, %d failed' % (passed, failed))
+    if not failed:
+        shutil.rmtree(TMP, ignore_errors=True)   # kept for a look when a test failed
     return 1 if failed or not passed else 0
 
 
