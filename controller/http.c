@@ -79,52 +79,70 @@ excerpt(const struct sr_buf *body, char *out, size_t size)
     out[n] = '\0';
 }
 
+void
+ctl_http_setup(CURL *c, const char *method, const char *url, const char *body,
+               long timeout_ms, const char *userpwd, struct sr_buf *resp, char *errbuf,
+               struct curl_slist **headers)
+{
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    errbuf[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    *headers = curl_slist_append(NULL, "Accept: application/json");
+    if (body) {
+        *headers = curl_slist_append(*headers, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *headers);
+    if (userpwd) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+    }
+}
+
+int
+ctl_http_failure(const char *method, const char *url, CURLcode rc, const char *errbuf,
+                 long status, const struct sr_buf *resp, struct sr_error *err)
+{
+    char ex[128];
+
+    if (rc != CURLE_OK) {
+        return sr_error_set(err, rc == CURLE_OPERATION_TIMEDOUT ? SR_ETIMEDOUT : SR_EIO,
+                            "%s %s: %s", method, url,
+                            errbuf && errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    }
+    excerpt(resp, ex, sizeof ex);
+    return sr_error_set(err, status == 404 ? SR_ENOTFOUND : SR_EIO, "%s %s: HTTP %ld%s%s",
+                        method, url, status, ex[0] ? ": " : "", ex);
+}
+
 int
 ctl_http_request(struct ctl_http *h, const char *method, const char *url,
                  const char *body, struct sr_buf *resp, bool want_2xx,
                  struct sr_error *err)
 {
     struct curl_slist *headers = NULL;
-    CURL *c = h->curl;
     CURLcode rc;
     long status = 0;
-    char ex[128];
 
     sr_buf_clear(resp);
-    curl_easy_reset(c);
-    h->errbuf[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    headers = curl_slist_append(headers, "Accept: application/json");
-    if (body) {
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    if (h->userpwd) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
-    }
-    rc = curl_easy_perform(c);
+    curl_easy_reset(h->curl);
+    ctl_http_setup(h->curl, method, url, body, h->timeout_ms, h->userpwd, resp, h->errbuf,
+                   &headers);
+    rc = curl_easy_perform(h->curl);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
-        return sr_error_set(err, rc == CURLE_OPERATION_TIMEDOUT ? SR_ETIMEDOUT : SR_EIO,
-                            "%s %s: %s", method, url,
-                            h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+        return ctl_http_failure(method, url, rc, h->errbuf, 0, resp, err);
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     if (want_2xx && (status < 200 || status > 299)) {
-        excerpt(resp, ex, sizeof ex);
-        return sr_error_set(err, status == 404 ? SR_ENOTFOUND : SR_EIO,
-                            "%s %s: HTTP %ld%s%s", method, url, status, ex[0] ? ": " : "",
-                            ex);
+        return ctl_http_failure(method, url, CURLE_OK, NULL, status, resp, err);
     }
     return (int) status;
 }

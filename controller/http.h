@@ -4,6 +4,7 @@
 #ifndef SR_HTTP_H
 #define SR_HTTP_H 1
 
+#include <curl/curl.h>
 #include <stdbool.h>
 
 #include "buf.h"
@@ -23,5 +24,18 @@ void ctl_http_free(struct ctl_http *h);
 int ctl_http_request(struct ctl_http *h, const char *method, const char *url,
                      const char *body, struct sr_buf *resp, bool want_2xx,
                      struct sr_error *err);
+
+/* Sets up easy handle 'c' for one request (shared by single requests and
+ * the client's parallel sweeps).  '*headers' must be freed with
+ * curl_slist_free_all() after the transfer; 'errbuf' has CURL_ERROR_SIZE
+ * bytes. */
+void ctl_http_setup(CURL *c, const char *method, const char *url, const char *body,
+                    long timeout_ms, const char *userpwd, struct sr_buf *resp, char *errbuf,
+                    struct curl_slist **headers);
+
+/* Fills 'err' for a transfer that failed ('rc') or answered 'status':
+ * "GET URL: HTTP 500: <first line of the body>".  Returns the code. */
+int ctl_http_failure(const char *method, const char *url, CURLcode rc, const char *errbuf,
+                     long status, const struct sr_buf *resp, struct sr_error *err);
 
 #endif

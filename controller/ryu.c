@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "json.h"
 #include "util.h"
 
@@ -135,5 +136,243 @@ ctl_ryu_links(struct ctl_http *h, const char *base, struct ctl_link **links, siz
         rc = ctl_ryu_parse_links(sr_buf_cstr(&body), links, n, err);
     }
     sr_buf_release(&body);
+    return rc;
+}
+
+/* ---- statistics (merged into a ctl_stats) ---- */
+
+/* Ryu wraps each answer as {"<dpid>": [...]}: the one member's array. */
+static json_t *
+unwrap(json_t *j, const char *what, struct sr_error *err)
+{
+    json_t *v;
+
+    if (!json_is_object(j) || json_object_size(j) != 1) {
+        sr_error_set(err, SR_EINVAL, "%s: expected {\"<dpid>\": [...]}", what);
+        return NULL;
+    }
+    v = json_object_iter_value(json_object_iter(j));
+    if (!json_is_array(v)) {
+        sr_error_set(err, SR_EINVAL, "%s: expected an array under the DPID", what);
+        return NULL;
+    }
+    return v;
+}
+
+/* port_no is a number, or a reserved name such as "LOCAL". */
+static bool
+port_number(json_t *v, uint32_t *out)
+{
+    uint64_t n;
+
+    if (json_is_string(v) && !strcmp(json_string_value(v), "LOCAL")) {
+        *out = CTL_PORT_LOCAL;
+        return true;
+    }
+    if (sr_json_u64(v, &n) && n <= UINT32_MAX) {
+        *out = (uint32_t) n;
+        return true;
+    }
+    return false;
+}
+
+static struct ctl_port *
+port_slot(struct ctl_stats *s, uint32_t port_no)
+{
+    struct ctl_port *p;
+
+    for (size_t i = 0; i < s->nports; i++) {
+        if (s->ports[i].port_no == port_no) {
+            return &s->ports[i];
+        }
+    }
+    s->ports = xrealloc(s->ports, (s->nports + 1) * sizeof *s->ports);
+    p = &s->ports[s->nports++];
+    memset(p, 0, sizeof *p);
+    p->port_no = port_no;
+    return p;
+}
+
+static uint64_t
+u64_member(json_t *obj, const char *key, bool *ok)
+{
+    uint64_t v = 0;
+
+    if (!sr_json_u64(json_object_get(obj, key), &v)) {
+        *ok = false;
+    }
+    return v;
+}
+
+int
+ctl_ryu_parse_port_stats(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    static const char *const keys[CTL_NCOUNTERS] = {
+        "rx_packets", "tx_packets", "rx_bytes",  "tx_bytes",     "rx_dropped",  "tx_dropped",
+        "rx_errors",  "tx_errors",  "rx_frame_err", "rx_over_err", "rx_crc_err", "collisions",
+    };
+    json_t *j = load(text, "/stats/port", err), *arr, *v;
+    size_t i;
+    int rc = 0;
+
+    if (!j) {
+        return -SR_EINVAL;
+    }
+    arr = unwrap(j, "/stats/port", err);
+    if (!arr) {
+        json_decref(j);
+        return -SR_EINVAL;
+    }
+    json_array_foreach(arr, i, v) {
+        uint32_t no;
+        bool ok = true;
+        struct ctl_port *p;
+
+        if (!port_number(json_object_get(v, "port_no"), &no)) {
+            rc = sr_error_set(err, SR_EINVAL, "/stats/port: entry %zu has no port_no", i);
+            break;
+        }
+        p = port_slot(s, no);
+        for (int k = 0; k < CTL_NCOUNTERS; k++) {
+            p->c[k] = u64_member(v, keys[k], &ok);
+        }
+        p->duration_sec = u64_member(v, "duration_sec", &ok);
+        p->duration_nsec = u64_member(v, "duration_nsec", &ok);
+        if (!ok) {
+            rc = sr_error_set(err, SR_EINVAL,
+                              "/stats/port: port %u lacks a counter or has a bad one", no);
+            break;
+        }
+        p->has_stats = true;
+    }
+    json_decref(j);
+    return rc;
+}
+
+int
+ctl_ryu_parse_port_desc(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    json_t *j = load(text, "/stats/portdesc", err), *arr, *v;
+    size_t i;
+    int rc = 0;
+
+    if (!j) {
+        return -SR_EINVAL;
+    }
+    arr = unwrap(j, "/stats/portdesc", err);
+    if (!arr) {
+        json_decref(j);
+        return -SR_EINVAL;
+    }
+    json_array_foreach(arr, i, v) {
+        uint32_t no;
+        uint64_t state;
+        struct ctl_port *p;
+        const char *name = json_string_value(json_object_get(v, "name"));
+
+        if (!port_number(json_object_get(v, "port_no"), &no) ||
+            !sr_json_u64(json_object_get(v, "state"), &state)) {
+            rc = sr_error_set(err, SR_EINVAL,
+                              "/stats/portdesc: entry %zu lacks port_no or state", i);
+            break;
+        }
+        p = port_slot(s, no);
+        /* OpenFlow 1.3 port state bits: LINK_DOWN 1, BLOCKED 2, LIVE 4. */
+        p->link_down = state & 1;
+        p->blocked = (state & 2) != 0;
+        p->live = (state & 4) != 0;
+        p->has_state = true;
+        sr_strlcpy(p->name, name ? name : "", sizeof p->name);
+    }
+    json_decref(j);
+    return rc;
+}
+
+int
+ctl_ryu_parse_tables(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    json_t *j = load(text, "/stats/table", err), *arr, *v;
+    size_t i;
+    int rc = 0;
+
+    if (!j) {
+        return -SR_EINVAL;
+    }
+    arr = unwrap(j, "/stats/table", err);
+    if (!arr) {
+        json_decref(j);
+        return -SR_EINVAL;
+    }
+    json_array_foreach(arr, i, v) {
+        struct ctl_table t = { 0 };
+        bool ok = true;
+
+        t.table_id = (uint32_t) u64_member(v, "table_id", &ok);
+        t.active = u64_member(v, "active_count", &ok);
+        t.lookups = u64_member(v, "lookup_count", &ok);
+        t.matched = u64_member(v, "matched_count", &ok);
+        if (!ok) {
+            rc = sr_error_set(err, SR_EINVAL, "/stats/table: entry %zu is incomplete", i);
+            break;
+        }
+        /* Open vSwitch reports all 255 tables; keep the ones in use. */
+        if (t.table_id != 0 && !t.active && !t.lookups) {
+            continue;
+        }
+        s->tables = xrealloc(s->tables, (s->ntables + 1) * sizeof *s->tables);
+        s->tables[s->ntables++] = t;
+    }
+    json_decref(j);
+    return rc;
+}
+
+int
+ctl_ryu_parse_flows(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    json_t *j = load(text, "/stats/flow", err), *arr, *v;
+    size_t i;
+    int rc = 0;
+
+    if (!j) {
+        return -SR_EINVAL;
+    }
+    arr = unwrap(j, "/stats/flow", err);
+    if (!arr) {
+        json_decref(j);
+        return -SR_EINVAL;
+    }
+    s->flows = xcalloc(json_array_size(arr) + 1, sizeof *s->flows);
+    json_array_foreach(arr, i, v) {
+        struct ctl_flow *f = &s->flows[s->nflows];
+        struct sr_buf acts = SR_BUF_INIT;
+        json_t *a;
+        size_t k;
+        bool ok = true;
+
+        f->table_id = (uint32_t) u64_member(v, "table_id", &ok);
+        f->priority = (uint32_t) u64_member(v, "priority", &ok);
+        f->cookie = u64_member(v, "cookie", &ok);
+        f->idle_timeout = (uint32_t) u64_member(v, "idle_timeout", &ok);
+        f->hard_timeout = (uint32_t) u64_member(v, "hard_timeout", &ok);
+        f->packets = u64_member(v, "packet_count", &ok);
+        f->bytes = u64_member(v, "byte_count", &ok);
+        f->duration_sec = u64_member(v, "duration_sec", &ok);
+        if (!ok || !json_is_object(json_object_get(v, "match")) ||
+            !json_is_array(json_object_get(v, "actions"))) {
+            rc = sr_error_set(err, SR_EINVAL, "/stats/flow: entry %zu is incomplete", i);
+            break;
+        }
+        f->match = json_dumps(json_object_get(v, "match"), JSON_COMPACT | JSON_SORT_KEYS);
+        json_array_foreach(json_object_get(v, "actions"), k, a) {
+            char *text_a = json_is_string(a) ? NULL : json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+
+            sr_buf_printf(&acts, "%s%s", k ? "," : "",
+                          json_is_string(a) ? json_string_value(a) : text_a);
+            free(text_a);
+        }
+        f->actions = sr_buf_steal(&acts);
+        s->nflows++;
+    }
+    json_decref(j);
     return rc;
 }

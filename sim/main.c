@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "faults.h"
 #include "log.h"
 #include "mininet.h"
@@ -51,6 +52,8 @@ static const struct command commands[] = {
       "bring the network up with the embedded controller and keep it up until "
       "Ctrl-C", cmd_up },
     { "clean", "clean", "remove what a run killed with SIGKILL left behind", cmd_clean },
+    { "ctl", "ctl [--controller ryu|odl] [--url URL] [--json] switches|ports|flows|tables|links",
+      "look at a controller's switches, ports, flows, tables or links", sim_cmd_ctl },
     { "faults", "faults", "list the fault catalogue", cmd_faults },
 };
 
