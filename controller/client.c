@@ -20,6 +20,7 @@ struct ctl_client {
     char *userpwd;            /* NULL: no authentication */
     long timeout_ms;
     int retries;
+    bool batch;
     struct ctl_http *http;    /* single requests */
     CURLM *multi;             /* sweeps; its connection cache outlives them */
 };
@@ -69,6 +70,7 @@ ctl_client_new(const struct ctl_config *cfg, struct sr_error *err)
     c->api = cfg->api;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
     c->retries = cfg->retries < 0 ? 0 : cfg->retries;
+    c->batch = cfg->batch && cfg->kind == CTL_KIND_RYU;
     c->base = xstrdup(cfg->url);
     n = strlen(c->base);
     while (n > 0 && c->base[n - 1] == '/') {
@@ -433,6 +435,33 @@ parse_req(struct ctl_client *c, struct req *r, unsigned want, struct ctl_stats *
     return 0;
 }
 
+/* One request for the whole sweep (the embedded controller's extension). */
+static int
+batch_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned want,
+            struct ctl_stats *stats, struct sr_error *err)
+{
+    struct sr_buf body = SR_BUF_INIT;
+    char *url = xasprintf("%s/simrun/v1/sweep?want=%s%s%s", c->base,
+                          want & CTL_WANT_PORTS ? "port," : "",
+                          want & CTL_WANT_TABLES ? "table," : "",
+                          want & CTL_WANT_FLOWS ? "flow" : "");
+    int rc = request(c, "GET", url, NULL, &body, err);
+
+    if (rc == 0) {
+        rc = ctl_ryu_parse_sweep(sr_buf_cstr(&body), dpids, n, want, stats, err);
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < n; i++) {
+            stats[i].status = rc;
+            sr_strlcpy(stats[i].error, err->msg, sizeof stats[i].error);
+        }
+        rc = (int) n;
+    }
+    free(url);
+    sr_buf_release(&body);
+    return rc;
+}
+
 int
 ctl_client_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned want,
                  struct ctl_stats *stats, struct sr_error *err)
@@ -444,6 +473,10 @@ ctl_client_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned
     for (size_t i = 0; i < n; i++) {
         memset(&stats[i], 0, sizeof stats[i]);
         stats[i].dpid = dpids[i];
+    }
+    if (c->batch) {
+        free(reqs);
+        return batch_sweep(c, dpids, n, want, stats, err);
     }
     for (size_t i = 0; i < n; i++) {
         unsigned long long d = (unsigned long long) dpids[i];

@@ -32,6 +32,8 @@ struct ctl_config {
     enum ctl_odl_api api;
     long timeout_ms;          /* per request; 0: 2000 */
     int retries;              /* further attempts after a failure; backoff 100 ms x 2^k */
+    bool batch;               /* ryu only: the embedded controller's one-request sweep
+                                 (GET /simrun/v1/sweep) instead of three per switch */
 };
 
 /* Port counters, in OpenDaylight's order and meaning. */
@@ -154,6 +156,11 @@ int ctl_ryu_parse_port_stats(const char *json, struct ctl_stats *s, struct sr_er
 int ctl_ryu_parse_port_desc(const char *json, struct ctl_stats *s, struct sr_error *err);
 int ctl_ryu_parse_tables(const char *json, struct ctl_stats *s, struct sr_error *err);
 int ctl_ryu_parse_flows(const char *json, struct ctl_stats *s, struct sr_error *err);
+/* The embedded controller's /simrun/v1/sweep answer, for the 'n' switches
+ * of 'dpids' into 'stats'.  Returns the number of switches that failed
+ * (each with its status), or a negative code when the answer is unusable. */
+int ctl_ryu_parse_sweep(const char *json, const uint64_t *dpids, size_t n, unsigned want,
+                        struct ctl_stats *stats, struct sr_error *err);
 
 /* OpenDaylight: one node of the operational inventory (either path style;
  * numbers or decimal strings; roots with or without module prefix). */

@@ -204,25 +204,17 @@ u64_member(json_t *obj, const char *key, bool *ok)
     return v;
 }
 
-int
-ctl_ryu_parse_port_stats(const char *text, struct ctl_stats *s, struct sr_error *err)
+static int
+ryu_port_stats(json_t *arr, struct ctl_stats *s, struct sr_error *err)
 {
     static const char *const keys[CTL_NCOUNTERS] = {
         "rx_packets", "tx_packets", "rx_bytes",  "tx_bytes",     "rx_dropped",  "tx_dropped",
         "rx_errors",  "tx_errors",  "rx_frame_err", "rx_over_err", "rx_crc_err", "collisions",
     };
-    json_t *j = load(text, "/stats/port", err), *arr, *v;
+    json_t *v;
     size_t i;
     int rc = 0;
 
-    if (!j) {
-        return -SR_EINVAL;
-    }
-    arr = unwrap(j, "/stats/port", err);
-    if (!arr) {
-        json_decref(j);
-        return -SR_EINVAL;
-    }
     json_array_foreach(arr, i, v) {
         uint32_t no;
         bool ok = true;
@@ -245,25 +237,31 @@ ctl_ryu_parse_port_stats(const char *text, struct ctl_stats *s, struct sr_error 
         }
         p->has_stats = true;
     }
-    json_decref(j);
     return rc;
 }
 
 int
-ctl_ryu_parse_port_desc(const char *text, struct ctl_stats *s, struct sr_error *err)
+ctl_ryu_parse_port_stats(const char *text, struct ctl_stats *s, struct sr_error *err)
 {
-    json_t *j = load(text, "/stats/portdesc", err), *arr, *v;
-    size_t i;
-    int rc = 0;
+    json_t *j = load(text, "/stats/port", err), *arr;
+    int rc;
 
     if (!j) {
         return -SR_EINVAL;
     }
-    arr = unwrap(j, "/stats/portdesc", err);
-    if (!arr) {
-        json_decref(j);
-        return -SR_EINVAL;
-    }
+    arr = unwrap(j, "/stats/port", err);
+    rc = arr ? ryu_port_stats(arr, s, err) : -SR_EINVAL;
+    json_decref(j);
+    return rc;
+}
+
+static int
+ryu_port_desc(json_t *arr, struct ctl_stats *s, struct sr_error *err)
+{
+    json_t *v;
+    size_t i;
+    int rc = 0;
+
     json_array_foreach(arr, i, v) {
         uint32_t no;
         uint64_t state;
@@ -284,25 +282,31 @@ ctl_ryu_parse_port_desc(const char *text, struct ctl_stats *s, struct sr_error *
         p->has_state = true;
         sr_strlcpy(p->name, name ? name : "", sizeof p->name);
     }
-    json_decref(j);
     return rc;
 }
 
 int
-ctl_ryu_parse_tables(const char *text, struct ctl_stats *s, struct sr_error *err)
+ctl_ryu_parse_port_desc(const char *text, struct ctl_stats *s, struct sr_error *err)
 {
-    json_t *j = load(text, "/stats/table", err), *arr, *v;
-    size_t i;
-    int rc = 0;
+    json_t *j = load(text, "/stats/portdesc", err), *arr;
+    int rc;
 
     if (!j) {
         return -SR_EINVAL;
     }
-    arr = unwrap(j, "/stats/table", err);
-    if (!arr) {
-        json_decref(j);
-        return -SR_EINVAL;
-    }
+    arr = unwrap(j, "/stats/portdesc", err);
+    rc = arr ? ryu_port_desc(arr, s, err) : -SR_EINVAL;
+    json_decref(j);
+    return rc;
+}
+
+static int
+ryu_tables(json_t *arr, struct ctl_stats *s, struct sr_error *err)
+{
+    json_t *v;
+    size_t i;
+    int rc = 0;
+
     json_array_foreach(arr, i, v) {
         struct ctl_table t = { 0 };
         bool ok = true;
@@ -322,25 +326,31 @@ ctl_ryu_parse_tables(const char *text, struct ctl_stats *s, struct sr_error *err
         s->tables = xrealloc(s->tables, (s->ntables + 1) * sizeof *s->tables);
         s->tables[s->ntables++] = t;
     }
-    json_decref(j);
     return rc;
 }
 
 int
-ctl_ryu_parse_flows(const char *text, struct ctl_stats *s, struct sr_error *err)
+ctl_ryu_parse_tables(const char *text, struct ctl_stats *s, struct sr_error *err)
 {
-    json_t *j = load(text, "/stats/flow", err), *arr, *v;
-    size_t i;
-    int rc = 0;
+    json_t *j = load(text, "/stats/table", err), *arr;
+    int rc;
 
     if (!j) {
         return -SR_EINVAL;
     }
-    arr = unwrap(j, "/stats/flow", err);
-    if (!arr) {
-        json_decref(j);
-        return -SR_EINVAL;
-    }
+    arr = unwrap(j, "/stats/table", err);
+    rc = arr ? ryu_tables(arr, s, err) : -SR_EINVAL;
+    json_decref(j);
+    return rc;
+}
+
+static int
+ryu_flows(json_t *arr, struct ctl_stats *s, struct sr_error *err)
+{
+    json_t *v;
+    size_t i;
+    int rc = 0;
+
     s->flows = xcalloc(json_array_size(arr) + 1, sizeof *s->flows);
     json_array_foreach(arr, i, v) {
         struct ctl_flow *f = &s->flows[s->nflows];
@@ -373,6 +383,77 @@ ctl_ryu_parse_flows(const char *text, struct ctl_stats *s, struct sr_error *err)
         f->actions = sr_buf_steal(&acts);
         s->nflows++;
     }
+    return rc;
+}
+
+int
+ctl_ryu_parse_flows(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    json_t *j = load(text, "/stats/flow", err), *arr;
+    int rc;
+
+    if (!j) {
+        return -SR_EINVAL;
+    }
+    arr = unwrap(j, "/stats/flow", err);
+    rc = arr ? ryu_flows(arr, s, err) : -SR_EINVAL;
     json_decref(j);
     return rc;
+}
+
+int
+ctl_ryu_parse_sweep(const char *text, const uint64_t *dpids, size_t n, unsigned want,
+                    struct ctl_stats *stats, struct sr_error *err)
+{
+    json_t *j = load(text, "/simrun/v1/sweep", err);
+    int failed = 0;
+
+    if (!j) {
+        return -SR_EINVAL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return sr_error_set(err, SR_EINVAL, "/simrun/v1/sweep: expected an object");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        json_t *e;
+        struct sr_error perr = { 0 };
+        int rc = 0;
+
+        snprintf(key, sizeof key, "%llu", (unsigned long long) dpids[i]);
+        e = json_object_get(j, key);
+        if (!json_is_object(e)) {
+            rc = sr_error_set(&perr, SR_ENOTFOUND, "switch %016llx is not connected",
+                              (unsigned long long) dpids[i]);
+        } else {
+            json_t *port = json_object_get(e, "port"), *desc = json_object_get(e, "portdesc");
+            json_t *table = json_object_get(e, "table"), *flow = json_object_get(e, "flow");
+
+            if ((want & CTL_WANT_PORTS) &&
+                (!json_is_array(port) || !json_is_array(desc) ||
+                 ryu_port_stats(port, &stats[i], &perr) < 0 ||
+                 ryu_port_desc(desc, &stats[i], &perr) < 0)) {
+                rc = perr.code ? -perr.code
+                               : sr_error_set(&perr, SR_EINVAL, "no port statistics");
+            } else if ((want & CTL_WANT_TABLES) &&
+                       (!json_is_array(table) || ryu_tables(table, &stats[i], &perr) < 0)) {
+                rc = perr.code ? -perr.code
+                               : sr_error_set(&perr, SR_EINVAL, "no table statistics");
+            } else if ((want & CTL_WANT_FLOWS) &&
+                       (!json_is_array(flow) || ryu_flows(flow, &stats[i], &perr) < 0)) {
+                rc = perr.code ? -perr.code : sr_error_set(&perr, SR_EINVAL, "no flows");
+            }
+        }
+        if (rc < 0) {
+            stats[i].status = rc;
+            snprintf(stats[i].error, sizeof stats[i].error, "%.*s", (int) sizeof stats[i].error - 1,
+                     perr.msg);
+            if (failed++ == 0) {
+                sr_error_set(err, perr.code, "/simrun/v1/sweep: %s", perr.msg);
+            }
+        }
+    }
+    json_decref(j);
+    return failed;
 }

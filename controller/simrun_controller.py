@@ -23,6 +23,12 @@
 #  * REST: the Ryu ofctl_rest API (same paths, same JSON shapes, built with
 #    os-ken's own ofctl_v1_3) plus /v1.0/topology/{switches,links,hosts},
 #    on 127.0.0.1 only, like Ryu without authentication.
+#  * GET /simrun/v1/sweep?want=port,table,flow: one answer with what the
+#    collector needs from every switch, in Ryu's shapes, keyed by DPID.  The
+#    switches are asked in parallel, port state comes from the port-status
+#    messages the controller already tracks, and only tables in use are
+#    listed (Open vSwitch reports 255): one request per sweep instead of
+#    three per switch, which is what keeps a sweep of 50 switches fast.
 
 import json
 import logging
@@ -35,7 +41,7 @@ from os_ken.base import app_manager
 from os_ken.controller import dpset, ofp_event
 from os_ken.controller.handler import (CONFIG_DISPATCHER, MAIN_DISPATCHER,
                                        set_ev_cls)
-from os_ken.lib import hub, ofctl_v1_3
+from os_ken.lib import hub, ofctl_utils, ofctl_v1_3
 from os_ken.lib.packet import arp, ethernet, ether_types, ipv4, packet
 from os_ken.ofproto import ofproto_v1_3
 from os_ken.topology import api as topo_api
@@ -478,6 +484,7 @@ class RestApi(object):
         m.connect('/v1.0/topology/links', action='topo_links', **get)
         m.connect('/v1.0/topology/links/{dpid}', action='topo_links', **get)
         m.connect('/v1.0/topology/hosts', action='topo_hosts', **get)
+        m.connect('/simrun/v1/sweep', action='sweep', **get)
 
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
@@ -579,6 +586,75 @@ class RestApi(object):
         dp = self._dp(meter.pop('dpid'))
         ofctl_v1_3.mod_meter_entry(dp, meter, cmds[cmd])
         return None
+
+    def sweep(self, req):
+        want = set(req.params.get('want', 'port,table').split(','))
+        waiters = self.app.waiters
+        dps = list(self.app.dpset.dps.items())
+        out = {}
+
+        def one(dpid, dp):
+            entry = {}
+            if 'port' in want:
+                entry['port'] = self._port_stats(dp, waiters)
+                entry['portdesc'] = [self._port_desc(p) for p in self.app.dpset.get_ports(dpid)]
+            if 'table' in want:
+                entry['table'] = self._used_tables(dp, waiters)
+            if 'flow' in want:
+                entry['flow'] = ofctl_v1_3.get_flow_stats(dp, waiters).get(str(dpid), [])
+            out[str(dpid)] = entry
+
+        threads = [hub.spawn(one, dpid, dp) for dpid, dp in dps]
+        hub.joinall(threads)
+        return out
+
+    @staticmethod
+    def _port_stats(dp, waiters):
+        """Port statistics in /stats/port's shape, read straight off the
+        replies (ofctl's generic conversion is most of the cost)."""
+        ofp = dp.ofproto
+        msgs = []
+        req = dp.ofproto_parser.OFPPortStatsRequest(dp, 0, ofp.OFPP_ANY)
+        ofctl_utils.send_stats_request(dp, req, waiters, msgs, LOG)
+        out = []
+        for msg in msgs:
+            for p in msg.body:
+                out.append({'port_no': 'LOCAL' if p.port_no == ofp.OFPP_LOCAL else p.port_no,
+                            'rx_packets': p.rx_packets, 'tx_packets': p.tx_packets,
+                            'rx_bytes': p.rx_bytes, 'tx_bytes': p.tx_bytes,
+                            'rx_dropped': p.rx_dropped, 'tx_dropped': p.tx_dropped,
+                            'rx_errors': p.rx_errors, 'tx_errors': p.tx_errors,
+                            'rx_frame_err': p.rx_frame_err, 'rx_over_err': p.rx_over_err,
+                            'rx_crc_err': p.rx_crc_err, 'collisions': p.collisions,
+                            'duration_sec': p.duration_sec,
+                            'duration_nsec': p.duration_nsec})
+        return out
+
+    @staticmethod
+    def _used_tables(dp, waiters):
+        """Table statistics in /stats/table's shape, for tables in use only.
+        Reads the four fields off the replies: ofctl's generic conversion of
+        all 255 tables Open vSwitch reports costs ~13 ms per switch."""
+        msgs = []
+        req = dp.ofproto_parser.OFPTableStatsRequest(dp, 0)
+        ofctl_utils.send_stats_request(dp, req, waiters, msgs, LOG)
+        out = []
+        for msg in msgs:
+            for t in msg.body:
+                if t.table_id == 0 or t.active_count or t.lookup_count:
+                    out.append({'table_id': t.table_id, 'active_count': t.active_count,
+                                'lookup_count': t.lookup_count,
+                                'matched_count': t.matched_count})
+        return out
+
+    @staticmethod
+    def _port_desc(port):
+        """A port as /stats/portdesc shows it, from the controller's state."""
+        return {'port_no': 'LOCAL' if port.port_no == ofproto_v1_3.OFPP_LOCAL
+                else port.port_no,
+                'hw_addr': port.hw_addr, 'name': port.name.decode('utf-8', 'replace')
+                if isinstance(port.name, bytes) else port.name,
+                'config': port.config, 'state': port.state}
 
     def topo_switches(self, req, dpid=None):
         return [s.to_dict() for s in

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "collector.h"
+#include "dataset.h"
 #include "faults.h"
 #include "log.h"
 #include "mininet.h"
@@ -371,9 +373,114 @@ static const struct option up_options[] = {
     { "timeout", required_argument, NULL, 't' },
     { "of-port", required_argument, NULL, 'p' },
     { "rest-port", required_argument, NULL, 'r' },
+    { "collect", no_argument, NULL, 'c' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
+
+/* What 'simrun up' does between sweeps or waits: watch the children, take
+ * commands from standard input. */
+struct up_loop {
+    struct sim_runtime *rt;
+    struct sr_buf line;
+    bool stdin_open;
+    bool quit;
+    int rc;
+};
+
+/* One round of the loop, waiting at most 'ms'.  Returns false to stop. */
+static bool
+up_step(struct up_loop *u, int ms)
+{
+    struct sr_error err = { 0 };
+    int w = sim_runtime_watch(u->rt, ms, &err);
+
+    if (w > 0) {
+        SR_INFO("signal %d: tearing the network down", w);
+        return false;
+    }
+    if (w < 0) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        u->rc = 1;
+        return false;
+    }
+    while (u->stdin_open) {
+        struct pollfd pfd = { 0, POLLIN, 0 };
+        char buf[1024], *nl;
+        ssize_t n;
+
+        if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP))) {
+            break;
+        }
+        n = read(0, buf, sizeof buf);
+        if (n <= 0) {
+            u->stdin_open = false; /* stay up until a signal */
+            break;
+        }
+        sr_buf_append(&u->line, buf, (size_t) n);
+        while ((nl = memchr(u->line.data, '\n', u->line.len))) {
+            size_t len = (size_t) (nl - u->line.data);
+            char *cmdline = xstrndup(u->line.data, len);
+            bool go_on = up_command(u->rt, cmdline);
+
+            free(cmdline);
+            memmove(u->line.data, nl + 1, u->line.len - len - 1);
+            u->line.len -= len + 1;
+            if (!go_on) {
+                u->quit = true;
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool
+up_tick(void *ctx, struct collector *c, long k, double t_s)
+{
+    (void) c;
+    (void) k;
+    (void) t_s;
+    return up_step(ctx, 0);
+}
+
+/* Collects statistics into the run directory until the loop stops. */
+static void
+up_collect(struct up_loop *u, const struct sim_plan *plan)
+{
+    const struct scenario *scn = plan->scn;
+    struct ctl_config cfg = { .kind = CTL_KIND_RYU, .url = sim_runtime_rest_url(u->rt),
+                              .retries = 0, .batch = true };
+    struct col_options o = { .dir = sim_runtime_dir(u->rt),
+                             .interval_s = (double) scn->collector.interval_ms / 1000.0,
+                             .csv = scn->collector.csv, .jsonl = scn->collector.jsonl,
+                             .flows = scn->collector.flows };
+    struct col_switch *sws = sim_col_switches(plan);
+    struct sr_error err = { 0 };
+    struct ctl_client *client;
+    struct collector *c = NULL;
+    int sig;
+
+    /* A sweep must end before the next one is due. */
+    cfg.timeout_ms = (long) (o.interval_s * 800.0);
+    cfg.timeout_ms = cfg.timeout_ms > 2000 ? 2000 : cfg.timeout_ms;
+    o.manifest = sim_manifest_base(plan, "embedded", cfg.url);
+    client = ctl_client_new(&cfg, &err);
+    if (client) {
+        c = col_new(&o, sws, plan->topo->nsw, NULL, 0, client, &err);
+    }
+    if (!c) {
+        fprintf(stderr, "simrun: cannot collect: %s\n", err.msg);
+        u->rc = 1;
+    } else {
+        SR_INFO("collecting every %.1f s into %s", o.interval_s, o.dir);
+        sig = col_run(c, 1e12, up_tick, u);
+        col_finish(c, sig || u->quit ? "interrupted" : u->rc ? "failed" : "complete");
+    }
+    ctl_client_free(client);
+    json_decref(o.manifest);
+    free(sws);
+}
 
 static int
 cmd_up(int argc, char **argv)
@@ -383,15 +490,18 @@ cmd_up(int argc, char **argv)
     struct sim_plan *plan = NULL;
     struct sim_runtime *rt;
     struct sr_error err = { 0 };
-    struct sr_buf line = SR_BUF_INIT;
-    bool stdin_open = true;
+    struct up_loop u = { .stdin_open = true };
+    bool collect = false;
     int64_t v;
     double timeout;
     int c, rc = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:t:p:r:h", up_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:t:p:r:ch", up_options, NULL)) != -1) {
         switch (c) {
+        case 'c':
+            collect = true;
+            break;
         case 'o':
             opts.out_dir = optarg;
             break;
@@ -410,7 +520,10 @@ cmd_up(int argc, char **argv)
             break;
         case 'h':
             printf("usage: simrun up [--out DIR] [--timeout SECONDS] [--of-port N] "
-                   "[--rest-port N] FILE\n\n%s", up_help);
+                   "[--rest-port N] [--collect] FILE\n\n"
+                   "--collect writes the controller's statistics to the run directory\n"
+                   "(samples.csv, ports.csv, manifest.json) while the network is up.\n\n%s",
+                   up_help);
             return 0;
         default:
             return usage_error("up", "%s", "invalid option");
@@ -440,53 +553,19 @@ cmd_up(int argc, char **argv)
                     "simrun: Ctrl-C tears the network down; 'help' on standard input "
                     "lists commands\n",
             sim_runtime_rest_url(rt), sim_runtime_of_port(rt), sim_runtime_dir(rt));
-    for (;;) {
-        int w = sim_runtime_watch(rt, 100, &err);
-
-        if (w > 0) {
-            SR_INFO("signal %d: tearing the network down", w);
-            break;
-        }
-        if (w < 0) {
-            fprintf(stderr, "simrun: %s\n", err.msg);
-            rc = 1;
-            break;
-        }
-        if (stdin_open) {
-            struct pollfd pfd = { 0, POLLIN, 0 };
-            char buf[1024];
-            ssize_t n;
-            char *nl;
-
-            if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP))) {
-                continue;
-            }
-            n = read(0, buf, sizeof buf);
-            if (n <= 0) {
-                stdin_open = false; /* stay up until a signal */
-                continue;
-            }
-            sr_buf_append(&line, buf, (size_t) n);
-            while ((nl = memchr(line.data, '\n', line.len))) {
-                size_t len = (size_t) (nl - line.data);
-                char *cmdline = xstrndup(line.data, len);
-                bool go_on = up_command(rt, cmdline);
-
-                free(cmdline);
-                memmove(line.data, nl + 1, line.len - len - 1);
-                line.len -= len + 1;
-                if (!go_on) {
-                    goto down;
-                }
-            }
+    u.rt = rt;
+    if (collect) {
+        up_collect(&u, plan);
+    } else {
+        while (up_step(&u, 100)) {
         }
     }
-down:
+    rc = u.rc;
     sim_runtime_down(rt);
     SR_INFO("network torn down");
 
 out:
-    sr_buf_release(&line);
+    sr_buf_release(&u.line);
     sim_plan_free(plan);
     scenario_free(scn);
     return rc;

@@ -1,0 +1,126 @@
+/* The collector: polls the controller's statistics on its own clock and
+ * writes the labelled dataset (DESIGN.md §8).
+ *
+ * Sweep k starts at start + k * interval.  A sweep that starts late is
+ * written with how late it was; sweeps that could not start at all (the one
+ * before overran) are recorded as missed.  A sweep that fails (controller
+ * down, time-out) writes no rows: it goes into the manifest as a gap.
+ * Counters are cumulative at the controller; rows carry per-interval deltas
+ * and rates, empty (never zero) when they are not known: the first time a
+ * port is seen, and across a counter reset the delta counts from the reset.
+ *
+ * Labels come from fault events given to col_fault_event() as they happen
+ * (inject, revert, reverted): a row is labelled with a fault from the first
+ * sweep that starts at or after the injection until the sweep before the
+ * one that starts at or after 'reverted'. */
+#ifndef SR_COLLECTOR_H
+#define SR_COLLECTOR_H 1
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "error.h"
+
+struct col_options {
+    const char *dir;          /* run directory, must exist */
+    double interval_s;        /* seconds between sweeps */
+    bool csv, jsonl;          /* formats to write (at least one) */
+    bool flows;               /* also flows.csv / flows.jsonl */
+    json_t *manifest;         /* borrowed: fields copied into manifest.json */
+};
+
+struct col_switch {
+    uint64_t dpid;
+    const char *name;         /* borrowed */
+    const char *role;         /* "core", "gateway", "access" */
+};
+
+/* What a fault touches: a whole switch (port 0) or one port of it. */
+struct col_touch {
+    const char *sw;           /* borrowed switch name */
+    uint32_t port;
+};
+
+struct col_fault {
+    int id;
+    const char *type;         /* borrowed */
+    const char *target;       /* borrowed, as resolved ("c3", "c1-c2", "d1h2", "all") */
+    const struct col_touch *touched; /* borrowed; NULL with n 0 and 'all' true */
+    size_t ntouched;
+    bool all;                 /* touches every switch */
+};
+
+enum col_event { COL_INJECT, COL_VERIFIED, COL_REVERT, COL_REVERTED, COL_FAILED };
+
+struct collector;
+
+/* Creates the collector, opens its files and writes the manifest with
+ * status "running".  'client' is borrowed. */
+struct collector *col_new(const struct col_options *o, const struct col_switch *sws,
+                          size_t nsw, const struct col_fault *faults, size_t nfaults,
+                          struct ctl_client *client, struct sr_error *err);
+
+/* Records that fault 'id' reached 'ev' at 't_s' seconds after the start of
+ * collection (col_now_s()). */
+void col_fault_event(struct collector *c, int id, enum col_event ev, double t_s);
+
+/* Seconds since collection started. */
+double col_now_s(const struct collector *c);
+
+/* Called after every sweep (k is its number); returning false stops. */
+typedef bool col_tick_fn(void *ctx, struct collector *c, long k, double t_s);
+
+/* Sweeps until 'duration_s' has passed, a signal arrives (see
+ * sr_signals_install), or 'tick' says stop.  Returns 0, or the signal
+ * number that stopped it. */
+int col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx);
+
+/* Runs sweep 'k' now (for tests and benchmarks).  Returns the number of
+ * switches that failed. */
+int col_sweep(struct collector *c, long k, double scheduled_s);
+
+/* Writes the final manifest with 'status' ("complete", "interrupted",
+ * "failed"), closes the files and frees 'c'.  Accepts NULL. */
+void col_finish(struct collector *c, const char *status);
+
+/* Sweep durations so far: median and 95th percentile in seconds. */
+void col_sweep_times(const struct collector *c, double *p50, double *p95);
+
+/* ---- pieces exposed for unit tests ---- */
+
+/* A counter's change between two readings; false when unknown. */
+struct col_prev {
+    bool have;
+    double t_s;
+    uint64_t duration_sec;
+    uint64_t value;
+};
+/* Delta of counter 'cur' (with the port's 'duration_sec' at 't_s') since
+ * 'prev'.  A counter below its previous value, or a duration below the
+ * previous one, is a reset: the delta is then the new value.  Returns
+ * false when no delta is known (no previous reading).  Sets '*reset'. */
+bool col_delta(const struct col_prev *prev, uint64_t cur, uint64_t duration_sec,
+               uint64_t *delta, bool *reset);
+
+struct col_label {
+    const char *label;        /* "normal" or the fault type */
+    int fault_id;             /* 0 when normal */
+    const char *target;       /* "" when normal */
+    const char *phase;        /* "normal", "active", "recovery" */
+    double since_onset_s;     /* < 0 when normal */
+    bool on_target;
+};
+/* The label of a row of switch 'sw' (port 'port', 0 for the whole switch)
+ * for a sweep that started at 't_s'. */
+void col_label_at(const struct collector *c, double t_s, const char *sw, uint32_t port,
+                  struct col_label *out);
+
+/* Appends 's' to 'b' as one RFC 4180 CSV field (quoted when it holds a
+ * comma, a quote, CR or LF; quotes doubled). */
+struct sr_buf;
+void col_csv_field(struct sr_buf *b, const char *s);
+
+#endif

@@ -1,0 +1,69 @@
+#include "dataset.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+/* Hex SHA-256 of the file at 'path', or NULL. */
+static char *
+file_sha256(const char *path)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    size_t n = 0;
+    char *text = sr_read_file(path, &n), *hex;
+
+    if (!text) {
+        return NULL;
+    }
+    if (!EVP_Digest(text, n, md, &len, EVP_sha256(), NULL)) {
+        free(text);
+        return NULL;
+    }
+    free(text);
+    hex = xmalloc(2 * len + 1);
+    for (unsigned int i = 0; i < len; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+    return hex;
+}
+
+json_t *
+sim_manifest_base(const struct sim_plan *plan, const char *controller_kind,
+                  const char *controller_url)
+{
+    const struct scenario *s = plan->scn;
+    const struct topology *t = plan->topo;
+    char *hash = file_sha256(s->path);
+    size_t users = 0;
+    json_t *m;
+
+    for (size_t i = 0; i < t->nhost; i++) {
+        users += t->host[i].role == TOPO_ROLE_USER;
+    }
+    m = json_pack("{s:s, s:{s:s, s:s, s:o}, s:I, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:s, s:o}}",
+                  "simrun_version", SIMRUN_VERSION, "scenario", "name", s->name, "path",
+                  s->path, "sha256", hash ? json_string(hash) : json_null(), "seed",
+                  (json_int_t) s->seed, "topology", "switches", (int) t->nsw, "core",
+                  (int) t->ncore, "hosts", (int) t->nhost, "users", (int) users, "links",
+                  (int) t->nlink, "controller", "kind", controller_kind, "url",
+                  controller_url ? json_string(controller_url) : json_null());
+    free(hash);
+    return m;
+}
+
+struct col_switch *
+sim_col_switches(const struct sim_plan *plan)
+{
+    const struct topology *t = plan->topo;
+    struct col_switch *sws = xcalloc(t->nsw + 1, sizeof *sws);
+
+    for (size_t i = 0; i < t->nsw; i++) {
+        sws[i].dpid = t->sw[i].dpid;
+        sws[i].name = t->sw[i].name;
+        sws[i].role = topo_role_name(t->sw[i].role);
+    }
+    return sws;
+}
