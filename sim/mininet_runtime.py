@@ -11,6 +11,8 @@
 #   {"id": 3, "cmd": "switch", "name": "c3", "state": "stop"|"start"}
 #   {"id": 4, "cmd": "host", "name": "d1h2", "state": "down"|"up"}
 #   {"id": 5, "cmd": "run", "host": "u1h1", "argv": ["ping", "-c1", "10.0.1.1"]}
+#   {"id": 6, "cmd": "spawn", "host": "u1h1", "argv": ["ping", "10.0.1.1"]}
+#                                     -> {"id": 6, "ok": true, "pid": 1234}
 #   {"id": 6, "cmd": "tcpcheck", "pairs": [["u1h1", "10.0.1.1"]], "timeout": 2}
 #                                     -> {"id": 6, "ok": true, "failed": [...]}
 #   {"id": 7, "cmd": "stop"}
@@ -58,6 +60,7 @@ class Runtime(object):
         self.links = {}
         self.stopped_switches = set()
         self.listeners = []
+        self.spawned = []
 
     def send(self, obj):
         try:
@@ -190,6 +193,16 @@ class Runtime(object):
                 'stdout': out.decode('utf-8', 'replace'),
                 'stderr': err.decode('utf-8', 'replace')}
 
+    def do_spawn(self, msg):
+        host = self.node(msg['host'])
+        argv = msg['argv']
+        if not isinstance(argv, list) or not argv:
+            raise ValueError("'argv' must be a non-empty list")
+        proc = host.popen(argv, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+        self.spawned.append(proc)
+        return {'pid': proc.pid}
+
     def do_tcpcheck(self, msg):
         timeout = int(msg.get('timeout', 2))
         procs = []
@@ -211,7 +224,8 @@ class Runtime(object):
     def serve(self):
         handlers = {'ready': lambda m: {}, 'link': self.do_link,
                     'switch': self.do_switch, 'host': self.do_host,
-                    'run': self.do_run, 'tcpcheck': self.do_tcpcheck}
+                    'run': self.do_run, 'spawn': self.do_spawn,
+                    'tcpcheck': self.do_tcpcheck}
         for line in sys.stdin:
             line = line.strip()
             if not line:
@@ -242,11 +256,12 @@ class Runtime(object):
     def stop(self):
         # Once stopping, a SIGTERM must not cut the cleanup short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for proc in self.listeners:
+        for proc in self.listeners + self.spawned:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
         self.listeners = []
+        self.spawned = []
         if self.net is not None:
             net, self.net = self.net, None
             net.stop()
