@@ -384,6 +384,26 @@ write_manifest(struct collector *c, const char *status)
                                              (json_int_t) c->flowsout.rows));
     json_object_set(m, "rows_per_label", c->labels);
     json_object_set(m, "gaps", c->gaps);
+    {
+        json_t *w = json_array();
+
+        if (c->late) {
+            json_array_append_new(w, json_sprintf("%ld sweeps started more than 10%% of an "
+                                                  "interval late",
+                                                  c->late));
+        }
+        if (c->missed) {
+            json_array_append_new(w, json_sprintf("%ld sweeps were missed: the sweep before "
+                                                  "overran",
+                                                  c->missed));
+        }
+        if (c->failed || c->partial) {
+            json_array_append_new(w, json_sprintf("%ld sweeps failed and %ld were partial; see "
+                                                  "gaps",
+                                                  c->failed, c->partial));
+        }
+        json_object_set_new(m, "warnings", w);
+    }
     for (size_t i = 0; i < c->nfaults; i++) {
         const struct fault_state *f = &c->faults[i];
         json_t *o = json_pack("{s:i, s:s, s:s}", "id", f->f.id, "type", f->f.type, "target",

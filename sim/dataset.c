@@ -3,8 +3,42 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "proc.h"
 #include "util.h"
+
+/* Versions of the Debian packages a run depends on, from dpkg. */
+static json_t *
+versions(void)
+{
+    static const char *const argv[] = { "dpkg-query", "-W", "-f=${Package} ${Version}\\n",
+                                        "openvswitch-switch", "mininet", "python3-os-ken",
+                                        NULL };
+    const char *args[SR_ARRAY_SIZE(argv)];
+    char *dpkg = sr_which("dpkg-query");
+    struct sr_buf out = SR_BUF_INIT;
+    json_t *v = json_pack("{s:s}", "simrun", SIMRUN_VERSION);
+
+    memcpy(args, argv, sizeof args);
+    args[0] = dpkg;
+    if (dpkg && sr_run(args, 10000, &out, NULL) >= 0) {
+        for (const char *p = sr_buf_cstr(&out); *p;) {
+            size_t n = strcspn(p, "\n"), sp = strcspn(p, " ");
+
+            if (sp < n) {
+                char name[64];
+
+                snprintf(name, sizeof name, "%.*s", (int) sp, p);
+                json_object_set_new(v, name, json_stringn(p + sp + 1, n - sp - 1));
+            }
+            p += n + (p[n] == '\n');
+        }
+    }
+    free(dpkg);
+    sr_buf_release(&out);
+    return v;
+}
 
 /* Hex SHA-256 of the file at 'path', or NULL. */
 static char *
@@ -43,8 +77,8 @@ sim_manifest_base(const struct sim_plan *plan, const char *controller_kind,
     for (size_t i = 0; i < t->nhost; i++) {
         users += t->host[i].role == TOPO_ROLE_USER;
     }
-    m = json_pack("{s:s, s:{s:s, s:s, s:o}, s:I, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:s, s:o}}",
-                  "simrun_version", SIMRUN_VERSION, "scenario", "name", s->name, "path",
+    m = json_pack("{s:s, s:o, s:{s:s, s:s, s:o}, s:I, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:s, s:o}}",
+                  "simrun_version", SIMRUN_VERSION, "versions", versions(), "scenario", "name", s->name, "path",
                   s->path, "sha256", hash ? json_string(hash) : json_null(), "seed",
                   (json_int_t) s->seed, "topology", "switches", (int) t->nsw, "core",
                   (int) t->ncore, "hosts", (int) t->nhost, "users", (int) users, "links",
