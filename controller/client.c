@@ -440,12 +440,18 @@ static int
 batch_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned want,
             struct ctl_stats *stats, struct sr_error *err)
 {
-    struct sr_buf body = SR_BUF_INIT;
-    char *url = xasprintf("%s/simrun/v1/sweep?want=%s%s%s", c->base,
-                          want & CTL_WANT_PORTS ? "port," : "",
-                          want & CTL_WANT_TABLES ? "table," : "",
-                          want & CTL_WANT_FLOWS ? "flow" : "");
-    int rc = request(c, "GET", url, NULL, &body, err);
+    struct sr_buf body = SR_BUF_INIT, u = SR_BUF_INIT;
+    char *url;
+    int rc;
+
+    sr_buf_printf(&u, "%s/simrun/v1/sweep?want=%s%s%s&dpid=", c->base,
+                  want & CTL_WANT_PORTS ? "port," : "", want & CTL_WANT_TABLES ? "table," : "",
+                  want & CTL_WANT_FLOWS ? "flow" : "");
+    for (size_t i = 0; i < n; i++) {
+        sr_buf_printf(&u, "%s%llu", i ? "," : "", (unsigned long long) dpids[i]);
+    }
+    url = sr_buf_steal(&u);
+    rc = request(c, "GET", url, NULL, &body, err);
 
     if (rc == 0) {
         rc = ctl_ryu_parse_sweep(sr_buf_cstr(&body), dpids, n, want, stats, err);

@@ -23,7 +23,7 @@
 #  * REST: the Ryu ofctl_rest API (same paths, same JSON shapes, built with
 #    os-ken's own ofctl_v1_3) plus /v1.0/topology/{switches,links,hosts},
 #    on 127.0.0.1 only, like Ryu without authentication.
-#  * GET /simrun/v1/sweep?want=port,table,flow: one answer with what the
+#  * GET /simrun/v1/sweep?want=port,table,flow[&dpid=1,2]: one answer with what the
 #    collector needs from every switch, in Ryu's shapes, keyed by DPID.  The
 #    switches are asked in parallel, port state comes from the port-status
 #    messages the controller already tracks, and only tables in use are
@@ -591,6 +591,9 @@ class RestApi(object):
         want = set(req.params.get('want', 'port,table').split(','))
         waiters = self.app.waiters
         dps = list(self.app.dpset.dps.items())
+        if req.params.get('dpid'):
+            only = set(_dpid(d) for d in req.params['dpid'].split(',') if d)
+            dps = [(d, dp) for d, dp in dps if d in only]
         out = {}
 
         def one(dpid, dp):

@@ -1218,7 +1218,8 @@ sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err)
         if (sr_signals_pending()) {
             return sr_signals_pending();
         }
-        if (rt->ctl.pid > 0 && sr_proc_exited(rt->ctl.pid, &status)) {
+        if (rt->ctl.pid > 0 && sr_proc_exited(rt->ctl.pid, &status) &&
+            json_integer_value(json_object_get(rt->state, "controller_pid")) != 0) {
             char why[96];
 
             sr_proc_describe(status, why, sizeof why);
@@ -1242,6 +1243,32 @@ sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err)
             return 0;
         }
     }
+}
+
+int
+sim_runtime_controller(struct sim_runtime *rt, bool up, struct sr_error *err)
+{
+    if (!up) {
+        /* Abruptly, as a controller crashes: no goodbye to the switches. */
+        if (rt->ctl.pid > 0) {
+            kill(-rt->ctl.pid, SIGKILL);
+            sr_proc_stop(&rt->ctl, 0);
+        }
+        json_object_set_new(rt->state, "controller_pid", json_integer(0));
+        save_state(rt);
+        return 0;
+    }
+    if (rt->ctl.pid > 0 && !sr_proc_exited(rt->ctl.pid, NULL)) {
+        return 0;
+    }
+    /* The same ports: the switches reconnect to where they were told. */
+    return start_controller(rt, sr_now() + 30.0, err);
+}
+
+const struct sim_plan *
+sim_runtime_plan(const struct sim_runtime *rt)
+{
+    return rt->plan;
 }
 
 double

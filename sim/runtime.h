@@ -51,7 +51,12 @@ int sim_runtime_command(struct sim_runtime *rt, json_t *cmd, double timeout_s,
  * child died (with 'err' saying which and how). */
 int sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err);
 
+/* Stops the embedded controller ('up' false) or starts it again on the
+ * same ports, waiting until its REST API answers. */
+int sim_runtime_controller(struct sim_runtime *rt, bool up, struct sr_error *err);
+
 /* Facts about a running network. */
+const struct sim_plan *sim_runtime_plan(const struct sim_runtime *rt);
 double sim_runtime_ready_s(const struct sim_runtime *rt);
 const char *sim_runtime_dir(const struct sim_runtime *rt);
 const char *sim_runtime_rest_url(const struct sim_runtime *rt);

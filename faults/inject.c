@@ -1,0 +1,1066 @@
+/* The fault catalogue's steps.  Flow faults snapshot a switch's table-0
+ * flows through the controller, write changed versions, and on revert write
+ * the originals back; rule faults add high-priority rules and delete them;
+ * network faults go through the Mininet control channel; controller_down
+ * stops the controller.  Each family is a few functions in the table at
+ * the end. */
+#include "inject.h"
+
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+#include "services.h"
+#include "util.h"
+
+/* A flow as it is written back: what identifies it and what it does. */
+struct saved_flow {
+    uint32_t priority, idle, hard;
+    uint64_t cookie;
+    char *id;                 /* OpenDaylight's flow id, NULL for Ryu */
+    char *match;              /* canonical JSON (Ryu's names) */
+    char *actions;            /* "OUTPUT:2,OUTPUT:CONTROLLER" */
+};
+
+struct sw_snap {
+    char *sw;
+    uint64_t dpid;
+    struct saved_flow *flows;
+    size_t n;
+};
+
+struct added_rule {
+    uint64_t dpid;
+    char *match;
+    char *actions;
+    uint32_t priority;
+};
+
+struct flt_run {
+    const struct flt_type *type;
+    struct flt_spec spec;
+    char *target;
+    struct sw_snap *snaps;    /* flow faults: the switches' flows before */
+    size_t nsnaps;
+    struct added_rule *rules; /* rule faults: what was added */
+    size_t nrules;
+    struct flt_link_info link;
+    struct flt_host_info host;
+    uint32_t meter_id;
+    uint32_t inport;          /* flow_inport_changed: the port written in */
+    const char **touched_sw;
+    uint32_t *touched_port;
+    size_t ntouched;
+};
+
+/* ---- helpers ---- */
+
+static void
+touch(struct flt_run *r, const char *sw, uint32_t port)
+{
+    r->touched_sw = xrealloc(r->touched_sw, (r->ntouched + 1) * sizeof *r->touched_sw);
+    r->touched_port = xrealloc(r->touched_port, (r->ntouched + 1) * sizeof *r->touched_port);
+    r->touched_sw[r->ntouched] = sw;
+    r->touched_port[r->ntouched] = port;
+    r->ntouched++;
+}
+
+size_t
+flt_run_touched(const struct flt_run *run, const char ***sws, uint32_t **ports)
+{
+    *sws = run->touched_sw;
+    *ports = run->touched_port;
+    return run->ntouched;
+}
+
+/* A match in the names Ryu's /stats/flow answers with (OpenFlow 1.0's:
+ * eth_type is dl_type, ipv4_dst is nw_dst, tcp_dst is tp_dst ...), as
+ * canonical JSON, so a rule as written compares with the rule read back. */
+static char *
+canon_match(const char *match)
+{
+    static const char *const names[][2] = {
+        { "eth_src", "dl_src" },  { "eth_dst", "dl_dst" },   { "eth_type", "dl_type" },
+        { "vlan_vid", "dl_vlan" }, { "ipv4_src", "nw_src" }, { "ipv4_dst", "nw_dst" },
+        { "ip_proto", "nw_proto" }, { "tcp_src", "tp_src" }, { "tcp_dst", "tp_dst" },
+        { "udp_src", "tp_src" },  { "udp_dst", "tp_dst" },
+    };
+    json_t *in = json_loads(match, 0, NULL), *out = json_object(), *v;
+    const char *key;
+    char *text;
+
+    json_object_foreach(in, key, v) {
+        const char *name = key;
+
+        for (size_t i = 0; i < SR_ARRAY_SIZE(names); i++) {
+            if (!strcmp(key, names[i][0])) {
+                name = names[i][1];
+            }
+        }
+        json_object_set(out, name, v);
+    }
+    text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(in);
+    json_decref(out);
+    return text ? text : xstrdup(match);
+}
+
+/* Ryu action strings back to the dicts /stats/flowentry takes. */
+static json_t *
+parse_actions(const char *text, struct sr_error *err)
+{
+    json_t *out = json_array();
+    char *copy = xstrdup(text), *save = NULL;
+
+    for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(a, ':');
+        int64_t n;
+
+        if (colon) {
+            *colon = '\0';
+        }
+        if (!strcmp(a, "OUTPUT") && colon) {
+            /* Ryu's strings drop max_len: to the controller, the whole
+             * packet (OFPCML_NO_BUFFER), as controllers install it. */
+            json_array_append_new(out, sr_parse_i64(colon + 1, 0, UINT32_MAX, &n)
+                                           ? json_pack("{s:s, s:I}", "type", "OUTPUT", "port",
+                                                       (json_int_t) n)
+                                           : json_pack("{s:s, s:s, s:i}", "type", "OUTPUT",
+                                                       "port", colon + 1, "max_len", 65535));
+        } else if (!strcmp(a, "METER") && colon && sr_parse_i64(colon + 1, 0, UINT32_MAX, &n)) {
+            json_array_append_new(out, json_pack("{s:s, s:I}", "type", "METER", "meter_id",
+                                                 (json_int_t) n));
+        } else if (!strcmp(a, "GOTO_TABLE") && colon && sr_parse_i64(colon + 1, 0, 254, &n)) {
+            json_array_append_new(out, json_pack("{s:s, s:I}", "type", "GOTO_TABLE",
+                                                 "table_id", (json_int_t) n));
+        } else if (!strcmp(a, "DEC_NW_TTL") && !colon) {
+            json_array_append_new(out, json_pack("{s:s}", "type", "DEC_NW_TTL"));
+        } else {
+            sr_error_set(err, SR_EINVAL, "cannot write back action '%s'", a);
+            json_decref(out);
+            free(copy);
+            return NULL;
+        }
+    }
+    free(copy);
+    return out;
+}
+
+/* Writes one flow ('cmd') on 'dpid'. */
+static int
+write_flow_id(const struct flt_env *env, enum ctl_flow_cmd cmd, uint64_t dpid,
+              uint32_t priority, uint64_t cookie, uint32_t idle, uint32_t hard,
+              const char *match, const char *actions, const char *flow_id,
+              struct sr_error *err)
+{
+    json_t *m = json_loads(match, 0, NULL), *a = parse_actions(actions, err);
+    char id[64];
+    struct ctl_flow_mod f = { .dpid = dpid, .priority = priority, .cookie = cookie,
+                              .idle_timeout = idle, .hard_timeout = hard, .match = m,
+                              .actions = a, .id = flow_id ? flow_id : id };
+    uint64_t h = 0xcbf29ce484222325ULL;
+    int rc;
+
+    /* OpenDaylight names flows: a new rule gets an id derived (FNV-1a) from
+     * its priority and match, so reverting finds it again. */
+    for (const char *p = match; *p; p++) {
+        h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
+    }
+    snprintf(id, sizeof id, "simrun-%u-%016llx", priority, (unsigned long long) h);
+    if (!m || !a) {
+        json_decref(m);
+        json_decref(a);
+        return a ? sr_error_set(err, SR_EINVAL, "cannot read match %s", match) : -SR_EINVAL;
+    }
+    rc = ctl_client_flow(env->ctl, cmd, &f, err);
+    json_decref(m);
+    json_decref(a);
+    return rc;
+}
+
+static int
+write_flow(const struct flt_env *env, enum ctl_flow_cmd cmd, uint64_t dpid, uint32_t priority,
+           uint64_t cookie, uint32_t idle, uint32_t hard, const char *match,
+           const char *actions, struct sr_error *err)
+{
+    return write_flow_id(env, cmd, dpid, priority, cookie, idle, hard, match, actions, NULL,
+                         err);
+}
+
+/* The flows of table 0 on 'dpid'. */
+static int
+read_flows(const struct flt_env *env, uint64_t dpid, struct ctl_stats *st, struct sr_error *err)
+{
+    int failed = ctl_client_sweep(env->ctl, &dpid, 1, CTL_WANT_FLOWS, st, err);
+
+    if (failed) {
+        ctl_stats_release(st);
+        return -SR_EIO;
+    }
+    return 0;
+}
+
+static bool
+is_table_miss(const struct ctl_flow *f)
+{
+    return f->priority == 0 && !strcmp(f->match, "{}");
+}
+
+static bool
+is_lldp_rule(const struct ctl_flow *f)
+{
+    return strstr(f->match, "\"dl_type\":35020") && strstr(f->actions, "CONTROLLER");
+}
+
+static int
+snapshot(const struct flt_env *env, struct flt_run *r, const char *sw, struct sr_error *err)
+{
+    struct sw_snap *s;
+    struct ctl_stats st;
+    uint64_t dpid;
+
+    if (!env->dpid_of(env->ctx, sw, &dpid)) {
+        return sr_error_set(err, SR_ENOTFOUND, "no switch '%s'", sw);
+    }
+    if (read_flows(env, dpid, &st, err) < 0) {
+        return -SR_EIO;
+    }
+    r->snaps = xrealloc(r->snaps, (r->nsnaps + 1) * sizeof *r->snaps);
+    s = &r->snaps[r->nsnaps++];
+    s->sw = xstrdup(sw);
+    s->dpid = dpid;
+    s->n = 0;
+    s->flows = xcalloc(st.nflows + 1, sizeof *s->flows);
+    for (size_t i = 0; i < st.nflows; i++) {
+        const struct ctl_flow *f = &st.flows[i];
+
+        if (f->table_id != 0) {
+            continue;
+        }
+        s->flows[s->n++] = (struct saved_flow) { f->priority, f->idle_timeout, f->hard_timeout,
+                                                 f->cookie, f->id ? xstrdup(f->id) : NULL,
+                                                 xstrdup(f->match), xstrdup(f->actions) };
+    }
+    ctl_stats_release(&st);
+    touch(r, s->sw, 0);
+    return 0;
+}
+
+/* The flows a fault rewrites: all but the table-miss entry and the rule
+ * that sends LLDP to the controller (the seed: "except the one to the
+ * controller"); flows_deleted keeps only the table-miss entry (the seed:
+ * "except the statistics entry"). */
+static bool
+rewritable_for(const struct flt_type *type, const struct saved_flow *f)
+{
+    struct ctl_flow cf = { .priority = f->priority, .match = f->match, .actions = f->actions };
+
+    if (is_table_miss(&cf)) {
+        return false;
+    }
+    return !strcmp(type->name, "flows_deleted") || !is_lldp_rule(&cf);
+}
+
+/* ---- flow faults ---- */
+
+static int
+switches_of(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    if (!strcmp(r->target, "all")) {
+        for (size_t i = 0; i < env->nswitches; i++) {
+            if (snapshot(env, r, env->switches[i], err) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    return snapshot(env, r, r->target, err);
+}
+
+/* The switch's ports that are used in its flows' outputs. */
+static size_t
+output_ports(const struct sw_snap *s, uint32_t *ports, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->n; i++) {
+        for (const char *p = strstr(s->flows[i].actions, "OUTPUT:"); p;
+             p = strstr(p + 7, "OUTPUT:")) {
+            int64_t v;
+            char num[16];
+            size_t len = strcspn(p + 7, ",");
+
+            snprintf(num, sizeof num, "%.*s", (int) len, p + 7);
+            if (!sr_parse_i64(num, 1, 0xffffff00, &v)) {
+                continue;
+            }
+            bool seen = false;
+
+            for (size_t k = 0; k < n; k++) {
+                seen = seen || ports[k] == (uint32_t) v;
+            }
+            if (!seen && n < max) {
+                ports[n++] = (uint32_t) v;
+            }
+        }
+    }
+    return n;
+}
+
+/* Rewrites every output of a flow to the next port of the switch. */
+static char *
+shifted_actions(const char *actions, const uint32_t *ports, size_t nports)
+{
+    struct sr_buf b = SR_BUF_INIT;
+    char *copy = xstrdup(actions), *save = NULL;
+
+    for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        int64_t v;
+
+        if (!strncmp(a, "OUTPUT:", 7) && sr_parse_i64(a + 7, 1, 0xffffff00, &v)) {
+            size_t k = 0;
+
+            while (k < nports && ports[k] != (uint32_t) v) {
+                k++;
+            }
+            sr_buf_printf(&b, "%sOUTPUT:%u", b.len ? "," : "", ports[(k + 1) % nports]);
+        } else {
+            sr_buf_printf(&b, "%s%s", b.len ? "," : "", a);
+        }
+    }
+    free(copy);
+    return sr_buf_steal(&b);
+}
+
+/* Adds "in_port": 'port' to a match. */
+static char *
+with_inport(const char *match, uint32_t port)
+{
+    json_t *m = json_loads(match, 0, NULL);
+    char *out;
+
+    json_object_set_new(m, "in_port", json_integer(port));
+    out = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(m);
+    return out;
+}
+
+static int
+inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    const char *name = r->type->name;
+    uint32_t timeout = (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
+
+    if (switches_of(env, r, err) < 0) {
+        return -1;
+    }
+    for (size_t si = 0; si < r->nsnaps; si++) {
+        struct sw_snap *s = &r->snaps[si];
+        uint32_t ports[64];
+        size_t nports = output_ports(s, ports, SR_ARRAY_SIZE(ports));
+
+        for (size_t i = 0; i < s->n; i++) {
+            const struct saved_flow *f = &s->flows[i];
+            int rc = 0;
+
+            if (!rewritable_for(r->type, f)) {
+                continue;
+            }
+            if (!strcmp(name, "flow_output_changed")) {
+                char *acts;
+
+                if (nports < 2) {
+                    return sr_error_set(err, SR_EINVAL,
+                                        "switch %s outputs to fewer than two ports: nothing "
+                                        "to change outputs to",
+                                        s->sw);
+                }
+                acts = shifted_actions(f->actions, ports, nports);
+                rc = write_flow_id(env, CTL_FLOW_MODIFY, s->dpid, f->priority, f->cookie, f->idle,
+                                   f->hard, f->match, acts, f->id, err);
+                free(acts);
+            } else if (!strcmp(name, "flow_inport_changed")) {
+                /* The in-port is part of the match: the flow is replaced by
+                 * one that only matches packets from a port they never come
+                 * from (the highest port the switch outputs to). */
+                char *m;
+
+                r->inport = nports ? ports[nports - 1] : 1;
+                m = with_inport(f->match, r->inport);
+                rc = write_flow_id(env, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0,
+                                   f->match, f->actions, f->id, err);
+                if (rc == 0) {
+                    rc = write_flow(env, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie, f->idle,
+                                    f->hard, m, f->actions, err);
+                }
+                free(m);
+            } else if (!strcmp(name, "flow_idle_timeout") || !strcmp(name, "flow_hard_timeout")) {
+                /* A flow's timeouts cannot be modified: adding it again with
+                 * the same match and priority replaces it. */
+                bool idle = name[5] == 'i';
+
+                rc = write_flow_id(env, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie,
+                                   idle ? timeout : f->idle, idle ? f->hard : timeout, f->match,
+                                   f->actions, f->id, err);
+            } else if (!strcmp(name, "flows_deleted")) {
+                rc = write_flow_id(env, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0,
+                                   f->match, f->actions, f->id, err);
+            } else if (!strcmp(name, "rate_limit")) {
+                char *acts = xasprintf("METER:%u,%s", r->meter_id, f->actions);
+
+                rc = write_flow_id(env, CTL_FLOW_MODIFY, s->dpid, f->priority, f->cookie, f->idle,
+                                   f->hard, f->match, acts, f->id, err);
+                free(acts);
+            }
+            if (rc < 0) {
+                sr_error_prefix(err, "%s on %s", name, s->sw);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Table 0 of each snapshotted switch as it is now. */
+static int
+check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
+            struct sr_error *err)
+{
+    const char *name = r->type->name;
+    uint32_t timeout = (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
+    int ok = 1;
+
+    uint64_t *dpids = xcalloc(r->nsnaps + 1, sizeof *dpids);
+    struct ctl_stats *all = xcalloc(r->nsnaps + 1, sizeof *all);
+
+    /* Every switch's flows in one sweep: with 'all' that is 20 or more. */
+    for (size_t si = 0; si < r->nsnaps; si++) {
+        dpids[si] = r->snaps[si].dpid;
+    }
+    if (ctl_client_sweep(env->ctl, dpids, r->nsnaps, CTL_WANT_FLOWS, all, err) > 0) {
+        for (size_t si = 0; si < r->nsnaps; si++) {
+            ctl_stats_release(&all[si]);
+        }
+        free(all);
+        free(dpids);
+        return -1;
+    }
+    for (size_t si = 0; si < r->nsnaps && ok == 1; si++) {
+        struct sw_snap *s = &r->snaps[si];
+        struct ctl_stats st = all[si];
+        uint32_t ports[64];
+        size_t nports = output_ports(s, ports, SR_ARRAY_SIZE(ports));
+
+        memset(&all[si], 0, sizeof all[si]);
+        for (size_t i = 0; i < s->n && ok == 1; i++) {
+            const struct saved_flow *f = &s->flows[i];
+            char *want_match = xstrdup(f->match), *want_actions = xstrdup(f->actions);
+            uint32_t want_idle = f->idle, want_hard = f->hard;
+            bool present = false, rewritten = want_fault && rewritable_for(r->type, f);
+
+            if (rewritten && !strcmp(name, "flow_output_changed")) {
+                free(want_actions);
+                want_actions = shifted_actions(f->actions, ports, nports);
+            } else if (rewritten && !strcmp(name, "flow_inport_changed")) {
+                free(want_match);
+                want_match = with_inport(f->match, r->inport);
+            } else if (rewritten && !strcmp(name, "flow_idle_timeout")) {
+                want_idle = timeout;
+            } else if (rewritten && !strcmp(name, "flow_hard_timeout")) {
+                want_hard = timeout;
+            } else if (rewritten && !strcmp(name, "rate_limit")) {
+                free(want_actions);
+                want_actions = xasprintf("METER:%u,%s", r->meter_id, f->actions);
+            }
+            for (size_t k = 0; k < st.nflows && !present; k++) {
+                const struct ctl_flow *g = &st.flows[k];
+
+                present = g->table_id == 0 && g->priority == f->priority &&
+                          !strcmp(g->match, want_match) && !strcmp(g->actions, want_actions) &&
+                          g->idle_timeout == want_idle && g->hard_timeout == want_hard;
+            }
+            if (rewritten && present && (!strcmp(name, "flow_idle_timeout") ||
+                                         !strcmp(name, "flow_hard_timeout"))) {
+                /* In effect, with the new timeout. */
+            } else if (rewritten && (!strcmp(name, "flow_idle_timeout") ||
+                                     !strcmp(name, "flow_hard_timeout"))) {
+                /* A flow may already have expired: Open vSwitch counts an
+                 * idle timeout from the flow's last use, so one idle for
+                 * longer goes at once.  That is the fault's effect; what
+                 * must not be there is the flow with its old timeouts. */
+                bool old_one = false;
+
+                for (size_t k = 0; k < st.nflows; k++) {
+                    const struct ctl_flow *g = &st.flows[k];
+
+                    old_one = old_one || (g->priority == f->priority && !strcmp(g->match, f->match) &&
+                                          g->idle_timeout == f->idle && g->hard_timeout == f->hard);
+                }
+                if (old_one) {
+                    sr_buf_printf(seen, "%s: priority=%u match=%s still has idle=%u hard=%u", s->sw,
+                                  f->priority, f->match, f->idle, f->hard);
+                    ok = 0;
+                }
+            } else if (rewritten && !strcmp(name, "flows_deleted")) {
+                /* Deleted flows must be absent, whatever their actions. */
+                bool still = false;
+
+                for (size_t k = 0; k < st.nflows; k++) {
+                    still = still || (st.flows[k].priority == f->priority &&
+                                      !strcmp(st.flows[k].match, f->match));
+                }
+                if (still) {
+                    sr_buf_printf(seen, "%s still has priority=%u match=%s", s->sw, f->priority,
+                                  f->match);
+                    ok = 0;
+                }
+            } else {
+                if (!present) {
+                    sr_buf_printf(seen, "%s: no flow priority=%u match=%s actions=%s "
+                                        "idle=%u hard=%u",
+                                  s->sw, f->priority, want_match, want_actions[0] ? want_actions : "drop",
+                                  want_idle, want_hard);
+                    ok = 0;
+                }
+            }
+            free(want_match);
+            free(want_actions);
+        }
+        if (ok == 1 && !want_fault) {
+            /* Restored means exactly the old set: no flow left over. */
+            size_t now = 0;
+
+            for (size_t k = 0; k < st.nflows; k++) {
+                now += st.flows[k].table_id == 0;
+            }
+            if (now != s->n) {
+                sr_buf_printf(seen, "%s has %zu flows in table 0, had %zu", s->sw, now, s->n);
+                ok = 0;
+            }
+        }
+        if (ok == 1) {
+            sr_buf_printf(seen, "%s%s: %zu flows as expected", seen->len ? "; " : "", s->sw,
+                          st.nflows);
+        }
+        ctl_stats_release(&st);
+    }
+    for (size_t si = 0; si < r->nsnaps; si++) {
+        ctl_stats_release(&all[si]);
+    }
+    free(all);
+    free(dpids);
+    return ok;
+}
+
+static int
+revert_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    const char *name = r->type->name;
+    int rc = 0;
+
+    for (size_t si = 0; si < r->nsnaps; si++) {
+        struct sw_snap *s = &r->snaps[si];
+
+        for (size_t i = 0; i < s->n; i++) {
+            const struct saved_flow *f = &s->flows[i];
+            int one = 0;
+
+            if (!rewritable_for(r->type, f)) {
+                continue;
+            }
+            if (!strcmp(name, "flow_inport_changed")) {
+                char *m = with_inport(f->match, r->inport);
+
+                write_flow(env, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0, m,
+                           f->actions, err);
+                free(m);
+            }
+            /* ADD replaces a flow with the same match and priority, so one
+             * call restores actions and timeouts, or re-creates it. */
+            one = write_flow_id(env, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie, f->idle,
+                                f->hard, f->match, f->actions, f->id, err);
+            rc = rc < 0 ? rc : one;
+        }
+    }
+    return rc;
+}
+
+/* ---- rule faults: rules added at high priority, then deleted ---- */
+
+static int
+add_rule(const struct flt_env *env, struct flt_run *r, uint64_t dpid, json_t *match,
+         const char *actions, struct sr_error *err)
+{
+    char *m = json_dumps(match, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = write_flow(env, CTL_FLOW_ADD, dpid, FLT_PRIORITY, FLT_COOKIE, 0, 0, m, actions, err);
+
+    if (rc == 0) {
+        r->rules = xrealloc(r->rules, (r->nrules + 1) * sizeof *r->rules);
+        r->rules[r->nrules++] = (struct added_rule) { dpid, m, xstrdup(actions), FLT_PRIORITY };
+    } else {
+        free(m);
+    }
+    /* 'match' stays as written (for deleting it); comparisons canonicalise. */
+    return rc;
+}
+
+int
+flt_service_matches(const char *service, json_t *matches, struct sr_error *err)
+{
+    static const struct {
+        const char *service;
+        int proto, port;
+    } rules[] = {
+        { "video", 6, SR_PORT_RTSP }, { "video", 17, SR_PORT_RTP }, { "chat", 6, SR_PORT_CHAT },
+        { "p2p", 6, SR_PORT_P2P },    { "web", 6, SR_PORT_HTTP },   { "mail", 6, SR_PORT_SMTP },
+        { "broadcast", 17, SR_PORT_BROADCAST },
+    };
+    size_t n = 0;
+
+    for (size_t i = 0; i < SR_ARRAY_SIZE(rules); i++) {
+        if (!strcmp(rules[i].service, service)) {
+            json_array_append_new(matches, json_pack("{s:i, s:i, s:i}", "eth_type", 2048,
+                                                     "ip_proto", rules[i].proto,
+                                                     rules[i].proto == 6 ? "tcp_dst" : "udp_dst",
+                                                     rules[i].port));
+            n++;
+        }
+    }
+    return n ? 0 : sr_error_set(err, SR_EINVAL, "unknown service '%s'", service);
+}
+
+static int
+inject_rules(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    const char *name = r->type->name;
+    json_t *m;
+    uint64_t dpid;
+    int rc = 0;
+
+    if (!strcmp(name, "lldp_drop") || !strcmp(name, "drop_service")) {
+        if (!env->dpid_of(env->ctx, r->target, &dpid)) {
+            return sr_error_set(err, SR_ENOTFOUND, "no switch '%s'", r->target);
+        }
+        touch(r, r->target, 0);
+        if (name[0] == 'l') {
+            m = json_pack("{s:i}", "eth_type", 0x88cc);
+            rc = add_rule(env, r, dpid, m, "", err);
+            json_decref(m);
+        } else {
+            json_t *list = json_array(), *v;
+            size_t i;
+
+            rc = flt_service_matches(r->spec.service ? r->spec.service : "", list, err);
+            json_array_foreach(list, i, v) {
+                rc = rc < 0 ? rc : add_rule(env, r, dpid, v, "", err);
+            }
+            json_decref(list);
+        }
+    } else if (!strcmp(name, "blackhole_host")) {
+        if (!env->host_of(env->ctx, r->target, &r->host)) {
+            return sr_error_set(err, SR_ENOTFOUND, "no host '%s'", r->target);
+        }
+        touch(r, r->host.sw, r->host.sw_port);
+        m = json_pack("{s:s}", "eth_dst", r->host.mac);
+        rc = add_rule(env, r, r->host.sw_dpid, m, "", err);
+        json_decref(m);
+    } else if (!strcmp(name, "forwarding_loop")) {
+        char acts[64];
+
+        if (!env->link_of(env->ctx, r->target, &r->link)) {
+            return sr_error_set(err, SR_ENOTFOUND, "no link '%s'", r->target);
+        }
+        touch(r, r->link.a, r->link.a_port);
+        touch(r, r->link.b, r->link.b_port);
+        /* IPv4 sent back and forth over the link; DEC_NW_TTL makes each
+         * packet die after its TTL instead of looping for ever. */
+        m = json_pack("{s:i}", "eth_type", 2048);
+        snprintf(acts, sizeof acts, "DEC_NW_TTL,OUTPUT:%u", r->link.a_port);
+        rc = add_rule(env, r, r->link.a_dpid, m, acts, err);
+        snprintf(acts, sizeof acts, "DEC_NW_TTL,OUTPUT:%u", r->link.b_port);
+        rc = rc < 0 ? rc : add_rule(env, r, r->link.b_dpid, m, acts, err);
+        json_decref(m);
+    }
+    return rc;
+}
+
+static int
+check_rules(const struct flt_env *env, struct flt_run *r, bool want_present, struct sr_buf *seen,
+            struct sr_error *err)
+{
+    for (size_t i = 0; i < r->nrules; i++) {
+        const struct added_rule *a = &r->rules[i];
+        struct ctl_stats st;
+        bool present = false;
+
+        if (read_flows(env, a->dpid, &st, err) < 0) {
+            return -1;
+        }
+        char *want = canon_match(a->match);
+
+        for (size_t k = 0; k < st.nflows && !present; k++) {
+            char *got = canon_match(st.flows[k].match);
+
+            present = st.flows[k].priority == a->priority && !strcmp(got, want) &&
+                      !strcmp(st.flows[k].actions, a->actions);
+            free(got);
+        }
+        free(want);
+        ctl_stats_release(&st);
+        if (present != want_present) {
+            sr_buf_printf(seen, "rule priority=%u match=%s actions=%s is %s on %016llx",
+                          a->priority, a->match, a->actions[0] ? a->actions : "drop",
+                          present ? "still there" : "missing", (unsigned long long) a->dpid);
+            return 0;
+        }
+    }
+    sr_buf_printf(seen, "%zu rule%s %s", r->nrules, r->nrules == 1 ? "" : "s",
+                  want_present ? "in place" : "gone");
+    return 1;
+}
+
+static int
+revert_rules(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < r->nrules; i++) {
+        const struct added_rule *a = &r->rules[i];
+        int one = write_flow(env, CTL_FLOW_DELETE, a->dpid, a->priority, FLT_COOKIE, 0, 0, a->match,
+                             a->actions, err);
+
+        rc = rc < 0 ? rc : one;
+    }
+    return rc;
+}
+
+/* ---- network faults ---- */
+
+static int
+port_down(const struct flt_env *env, uint64_t dpid, uint32_t port, bool *down, struct sr_error *err)
+{
+    struct ctl_stats st;
+    int failed = ctl_client_sweep(env->ctl, &dpid, 1, CTL_WANT_PORTS, &st, err);
+
+    if (failed) {
+        ctl_stats_release(&st);
+        return -1;
+    }
+    *down = false;
+    for (size_t i = 0; i < st.nports; i++) {
+        if (st.ports[i].port_no == port) {
+            *down = st.ports[i].has_state && st.ports[i].link_down;
+        }
+    }
+    ctl_stats_release(&st);
+    return 0;
+}
+
+static bool
+switch_connected(const struct flt_env *env, uint64_t dpid, struct sr_error *err, int *rc)
+{
+    uint64_t *dpids = NULL;
+    size_t n = 0;
+    bool found = false;
+
+    *rc = ctl_client_switches(env->ctl, &dpids, &n, err);
+    for (size_t i = 0; *rc == 0 && i < n; i++) {
+        found = found || dpids[i] == dpid;
+    }
+    free(dpids);
+    return found;
+}
+
+static bool
+link_discovered(const struct flt_env *env, const struct flt_link_info *l, struct sr_error *err)
+{
+    struct ctl_link *links = NULL;
+    size_t n = 0;
+    bool ab = false, ba = false;
+
+    if (ctl_client_links(env->ctl, &links, &n, err) < 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ab = ab || (links[i].src_dpid == l->a_dpid && links[i].src_port == l->a_port &&
+                    links[i].dst_dpid == l->b_dpid);
+        ba = ba || (links[i].src_dpid == l->b_dpid && links[i].src_port == l->b_port &&
+                    links[i].dst_dpid == l->a_dpid);
+    }
+    free(links);
+    return ab && ba;
+}
+
+static int
+inject_net(const struct flt_env *env, struct flt_run *r, bool up, struct sr_error *err)
+{
+    const char *name = r->type->name;
+    uint64_t dpid;
+
+    if (!strcmp(name, "link_down")) {
+        if (!up && !env->link_of(env->ctx, r->target, &r->link)) {
+            return sr_error_set(err, SR_ENOTFOUND, "no link '%s'", r->target);
+        }
+        if (!up) {
+            touch(r, r->link.a, r->link.a_port);
+            touch(r, r->link.b, r->link.b_port);
+        }
+        return env->net(env->ctx, "link", r->link.a, r->link.b, up ? "up" : "down", err);
+    }
+    if (!strcmp(name, "switch_down")) {
+        if (!up && !env->dpid_of(env->ctx, r->target, &dpid)) {
+            return sr_error_set(err, SR_ENOTFOUND, "no switch '%s'", r->target);
+        }
+        if (!up) {
+            touch(r, r->target, 0);
+        }
+        return env->net(env->ctx, "switch", r->target, NULL, up ? "start" : "stop", err);
+    }
+    if (!up && !env->host_of(env->ctx, r->target, &r->host)) {
+        return sr_error_set(err, SR_ENOTFOUND, "no host '%s'", r->target);
+    }
+    if (!up) {
+        touch(r, r->host.sw, r->host.sw_port);
+    }
+    return env->net(env->ctx, "host", r->target, NULL, up ? "up" : "down", err);
+}
+
+static int
+check_net(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
+          struct sr_error *err)
+{
+    const char *name = r->type->name;
+    bool a_down = false, b_down = false;
+    int rc;
+
+    if (!strcmp(name, "link_down")) {
+        if (port_down(env, r->link.a_dpid, r->link.a_port, &a_down, err) < 0 ||
+            port_down(env, r->link.b_dpid, r->link.b_port, &b_down, err) < 0) {
+            return -1;
+        }
+        sr_buf_printf(seen, "%s:%u %s, %s:%u %s", r->link.a, r->link.a_port,
+                      a_down ? "down" : "up", r->link.b, r->link.b_port, b_down ? "down" : "up");
+        if (want_fault) {
+            return a_down && b_down;
+        }
+        if (a_down || b_down) {
+            return 0;
+        }
+        /* Reachability is back when the controller sees the link again. */
+        if (!link_discovered(env, &r->link, err)) {
+            sr_buf_puts(seen, "; link not rediscovered yet");
+            return 0;
+        }
+        sr_buf_puts(seen, "; link rediscovered");
+        return 1;
+    }
+    if (!strcmp(name, "switch_down")) {
+        uint64_t dpid;
+        bool connected;
+
+        env->dpid_of(env->ctx, r->target, &dpid);
+        connected = switch_connected(env, dpid, err, &rc);
+        if (rc < 0) {
+            return -1;
+        }
+        sr_buf_printf(seen, "%s %s the controller", r->target,
+                      connected ? "connected to" : "gone from");
+        return want_fault ? !connected : connected;
+    }
+    if (port_down(env, r->host.sw_dpid, r->host.sw_port, &a_down, err) < 0) {
+        return -1;
+    }
+    sr_buf_printf(seen, "%s:%u (to %s) %s", r->host.sw, r->host.sw_port, r->host.name,
+                  a_down ? "down" : "up");
+    return want_fault ? a_down : !a_down;
+}
+
+/* ---- the controller ---- */
+
+static int
+check_controller(const struct flt_env *env, struct flt_run *r, bool want_fault,
+                 struct sr_buf *seen, struct sr_error *err)
+{
+    size_t n = 0;
+
+    (void) r;
+    if (env->connected(env->ctx, &n, err) < 0) {
+        return -1;
+    }
+    sr_buf_printf(seen, "%zu of %zu switches connected to the controller", n, env->nswitches);
+    return want_fault ? n == 0 : n == env->nswitches;
+}
+
+/* ---- the steps ---- */
+
+int
+flt_inject(const struct flt_env *env, const struct flt_episode *ep, struct flt_run **out,
+           struct sr_error *err)
+{
+    struct flt_run *r = xcalloc(1, sizeof *r);
+    enum flt_family fam = ep->type->family;
+    const char *name = ep->type->name;
+    int rc;
+
+    r->type = ep->type;
+    r->spec = ep->spec;
+    r->spec.target = NULL;
+    r->spec.service = ep->spec.service ? xstrdup(ep->spec.service) : NULL;
+    r->target = xstrdup(ep->target);
+    r->meter_id = (uint32_t) ep->id + 1;
+    *out = r;
+    if (fam == FLT_FAMILY_TRAFFIC) {
+        return sr_error_set(err, SR_EINVAL,
+                            "fault type '%s' raises traffic through simtraffic, which this "
+                            "build does not have yet",
+                            name);
+    }
+    if (fam == FLT_FAMILY_NETWORK) {
+        return inject_net(env, r, false, err);
+    }
+    if (fam == FLT_FAMILY_CONTROLLER) {
+        for (size_t i = 0; i < env->nswitches; i++) {
+            touch(r, env->switches[i], 0);
+        }
+        return env->controller(env->ctx, false, err);
+    }
+    if (!strcmp(name, "lldp_drop") || !strcmp(name, "drop_service") ||
+        !strcmp(name, "blackhole_host") || !strcmp(name, "forwarding_loop")) {
+        return inject_rules(env, r, err);
+    }
+    if (!strcmp(name, "rate_limit")) {
+        uint64_t dpid;
+
+        if (!env->dpid_of(env->ctx, r->target, &dpid)) {
+            return sr_error_set(err, SR_ENOTFOUND, "no switch '%s'", r->target);
+        }
+        rc = ctl_client_meter(env->ctl, true, dpid, r->meter_id, (uint32_t) r->spec.rate_kbps, err);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return inject_flows(env, r, err);
+}
+
+int
+flt_check(const struct flt_env *env, struct flt_run *r, struct sr_buf *seen, struct sr_error *err)
+{
+    switch (r->type->family) {
+    case FLT_FAMILY_NETWORK: return check_net(env, r, true, seen, err);
+    case FLT_FAMILY_CONTROLLER: return check_controller(env, r, true, seen, err);
+    case FLT_FAMILY_TRAFFIC: return sr_error_set(err, SR_EINVAL, "no traffic faults yet");
+    case FLT_FAMILY_FLOW: break;
+    }
+    return r->nrules ? check_rules(env, r, true, seen, err) : check_flows(env, r, true, seen, err);
+}
+
+static int
+poll_until(const struct flt_env *env, struct flt_run *r, bool reverted, double timeout_s,
+           struct sr_buf *seen, struct sr_error *err)
+{
+    double end = sr_now() + timeout_s;
+    struct sr_buf last = SR_BUF_INIT;
+
+    for (;;) {
+        struct sr_error e = { 0 };
+        int ok;
+
+        sr_buf_clear(&last);
+        if (!reverted) {
+            ok = flt_check(env, r, &last, &e);
+        } else if (r->type->family == FLT_FAMILY_NETWORK) {
+            ok = check_net(env, r, false, &last, &e);
+        } else if (r->type->family == FLT_FAMILY_CONTROLLER) {
+            ok = check_controller(env, r, false, &last, &e);
+        } else {
+            ok = r->nrules ? check_rules(env, r, false, &last, &e)
+                           : check_flows(env, r, false, &last, &e);
+        }
+        if (ok == 1) {
+            if (seen) {
+                sr_buf_puts(seen, sr_buf_cstr(&last));
+            }
+            sr_buf_release(&last);
+            return 0;
+        }
+        if (sr_now() > end) {
+            sr_error_set(err, SR_ETIMEDOUT, "%s not %s within %.1f s: %s", r->type->name,
+                         reverted ? "reverted" : "in effect", timeout_s,
+                         ok < 0 ? e.msg : sr_buf_cstr(&last));
+            if (seen) {
+                sr_buf_puts(seen, ok < 0 ? e.msg : sr_buf_cstr(&last));
+            }
+            sr_buf_release(&last);
+            return -SR_ETIMEDOUT;
+        }
+        poll(NULL, 0, 50);
+    }
+}
+
+int
+flt_verify(const struct flt_env *env, struct flt_run *r, double timeout_s, struct sr_buf *seen,
+           struct sr_error *err)
+{
+    return poll_until(env, r, false, timeout_s, seen, err);
+}
+
+int
+flt_revert(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    int rc;
+
+    switch (r->type->family) {
+    case FLT_FAMILY_NETWORK: return inject_net(env, r, true, err);
+    case FLT_FAMILY_CONTROLLER: return env->controller(env->ctx, true, err);
+    case FLT_FAMILY_TRAFFIC: return 0;
+    case FLT_FAMILY_FLOW: break;
+    }
+    if (r->nrules) {
+        return revert_rules(env, r, err);
+    }
+    rc = revert_flows(env, r, err);
+    if (!strcmp(r->type->name, "rate_limit") && r->nsnaps) {
+        int m = ctl_client_meter(env->ctl, false, r->snaps[0].dpid, r->meter_id, 0, err);
+
+        rc = rc < 0 ? rc : m;
+    }
+    return rc;
+}
+
+int
+flt_verify_reverted(const struct flt_env *env, struct flt_run *r, double timeout_s,
+                    struct sr_buf *seen, struct sr_error *err)
+{
+    return poll_until(env, r, true, timeout_s, seen, err);
+}
+
+void
+flt_run_free(struct flt_run *r)
+{
+    if (!r) {
+        return;
+    }
+    for (size_t i = 0; i < r->nsnaps; i++) {
+        for (size_t k = 0; k < r->snaps[i].n; k++) {
+            free(r->snaps[i].flows[k].id);
+            free(r->snaps[i].flows[k].match);
+            free(r->snaps[i].flows[k].actions);
+        }
+        free(r->snaps[i].flows);
+        free(r->snaps[i].sw);
+    }
+    for (size_t i = 0; i < r->nrules; i++) {
+        free(r->rules[i].match);
+        free(r->rules[i].actions);
+    }
+    free(r->snaps);
+    free(r->rules);
+    free(r->touched_sw);
+    free(r->touched_port);
+    free(r->spec.service);
+    free(r->target);
+    free(r);
+}

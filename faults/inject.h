@@ -1,0 +1,99 @@
+/* Injecting, verifying and reverting faults.
+ *
+ * Every fault has three steps: inject (make the change), verify (read back
+ * that it took effect: the flows through the controller and, where the
+ * switch can be asked directly, in the switch; the port state; the
+ * process), and revert (restore exactly what was there, and verify that
+ * too).  Faults act through a 'struct flt_env' that the runtime fills, so
+ * this module knows nothing of Mininet or of how the controller runs. */
+#ifndef SR_INJECT_H
+#define SR_INJECT_H 1
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "client.h"
+#include "error.h"
+#include "faults.h"
+
+struct flt_link_info {
+    const char *a, *b;        /* switch names */
+    uint64_t a_dpid, b_dpid;
+    uint32_t a_port, b_port;
+};
+
+struct flt_host_info {
+    const char *name;
+    char ip[32], mac[32];
+    const char *sw;           /* its switch */
+    uint64_t sw_dpid;
+    uint32_t sw_port;
+};
+
+/* What faults act through; filled by the runtime. */
+struct flt_env {
+    struct ctl_client *ctl;
+    void *ctx;
+    /* Mininet control channel: ("link", a, b, "down"|"up"),
+     * ("switch", name, NULL, "stop"|"start"), ("host", name, NULL, "down"|"up"). */
+    int (*net)(void *ctx, const char *what, const char *a, const char *b, const char *state,
+               struct sr_error *err);
+    /* Stops or restarts the controller (embedded), or cuts the switches off
+     * from it and back (external). */
+    int (*controller)(void *ctx, bool up, struct sr_error *err);
+    /* How many switches Open vSwitch says are connected to the controller. */
+    int (*connected)(void *ctx, size_t *n, struct sr_error *err);
+    /* 'ovs-ofctl dump-flows' of a switch, when the switches are local. */
+    int (*dump_flows)(void *ctx, const char *sw, struct sr_buf *out, struct sr_error *err);
+    /* Lookups in the topology. */
+    bool (*dpid_of)(void *ctx, const char *sw, uint64_t *dpid);
+    bool (*link_of)(void *ctx, const char *name, struct flt_link_info *out);
+    bool (*host_of)(void *ctx, const char *name, struct flt_host_info *out);
+    const char *const *switches; /* every switch, for target "all" */
+    size_t nswitches;
+};
+
+/* One fault while it is injected: what it changed and how to undo it. */
+struct flt_run;
+
+/* Priority of the rules faults add: above the controller's LLDP rule. */
+#define FLT_PRIORITY 65500
+/* Cookie marking flows written by faults. */
+#define FLT_COOKIE 0x5346000000000000ULL
+
+/* Injects 'ep'.  On success '*out' holds what is needed to revert it
+ * (also after a failed verification). */
+int flt_inject(const struct flt_env *env, const struct flt_episode *ep, struct flt_run **out,
+               struct sr_error *err);
+
+/* Reads back whether the fault is in effect.  Returns 1 (in effect), 0 (not,
+ * with 'why' saying what was seen), or a negative code when it could not
+ * look.  'seen' (may be NULL) gets a short account of what was read. */
+int flt_check(const struct flt_env *env, struct flt_run *run, struct sr_buf *seen,
+              struct sr_error *err);
+
+/* Polls flt_check until the fault is in effect or 'timeout_s' passes.
+ * Returns 0 when verified; otherwise 'err' says what was seen last. */
+int flt_verify(const struct flt_env *env, struct flt_run *run, double timeout_s,
+               struct sr_buf *seen, struct sr_error *err);
+
+/* Restores what the fault changed. */
+int flt_revert(const struct flt_env *env, struct flt_run *run, struct sr_error *err);
+
+/* Polls until what was there before is back (the same flows, the port up
+ * and the link rediscovered, the switch back, the controller answering). */
+int flt_verify_reverted(const struct flt_env *env, struct flt_run *run, double timeout_s,
+                        struct sr_buf *seen, struct sr_error *err);
+
+/* The switches and ports the fault touches, for labels (on_target). */
+size_t flt_run_touched(const struct flt_run *run, const char ***sws, uint32_t **ports);
+
+void flt_run_free(struct flt_run *run);
+
+/* Matches that single out one service's traffic (drop_service): fills
+ * 'matches' (an array the caller owns) with one object per rule. */
+int flt_service_matches(const char *service, json_t *matches, struct sr_error *err);
+
+#endif
