@@ -91,6 +91,20 @@ assert topo["bw_mbps"] == 100
 expect 2 "topo unknown format" "$SIMRUN" topo --format yaml scenarios/video_drop.toml
 expect 1 "topo unwritable output" "$SIMRUN" topo --output /nonexistent/dir/x.json scenarios/video_drop.toml
 
+expect 0 "plan the thesis campaign" "$SIMRUN" plan scenarios/thesis.toml
+cp "$TMP/out" "$TMP/thesis1"
+expect 0 "plan the thesis campaign again" "$SIMRUN" plan scenarios/thesis.toml
+if cmp -s "$TMP/out" "$TMP/thesis1"; then ok; else bad "same seed gave another campaign"; fi
+expect 0 "thesis campaign covers the eleven, balanced" /usr/bin/python3 -c '
+import re, sys
+line = [l for l in open(sys.argv[1]) if "episodes/type" in l][0]
+counts = dict((k, int(v)) for k, v in re.findall(r"(\w+):(\d+)", line))
+seed = ["heavy_streaming_host", "congestion", "link_down", "switch_down", "server_down",
+        "flow_output_changed", "flow_inport_changed", "flow_idle_timeout", "flow_hard_timeout",
+        "flows_deleted", "lldp_drop"]
+assert sorted(counts) == sorted(seed), counts
+assert max(counts.values()) - min(counts.values()) <= 1, counts
+' "$TMP/thesis1"
 expect 0 "faults catalogue" "$SIMRUN" faults
 has "$TMP/out" "lldp_drop *11" "catalogue lists seed ids"
 
