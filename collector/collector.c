@@ -417,7 +417,7 @@ write_manifest(struct collector *c, const char *status)
         json_array_append_new(faults, o);
     }
     json_object_set_new(m, "label_windows", faults);
-    if (json_dump_file(m, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0) {
+    if (json_dump_file(m, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) == 0) {
         rename(tmp, path);
     }
     json_decref(m);

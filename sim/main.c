@@ -20,6 +20,7 @@
 #include "mininet.h"
 #include "plan.h"
 #include "proc.h"
+#include "run.h"
 #include "runtime.h"
 #include "scenario.h"
 #include "topology.h"
@@ -43,7 +44,8 @@ static int cmd_up(int argc, char **argv);
 static int cmd_clean(int argc, char **argv);
 
 static const struct command commands[] = {
-    { "run", "run FILE", "run a scenario (also: simrun FILE)", cmd_run },
+    { "run", "run [--out DIR] [--seed N] [--duration D] [--quiet] FILE",
+      "run a scenario: network, collector, fault timeline (also: simrun FILE)", cmd_run },
     { "check", "check FILE...", "validate scenario files, reporting every problem",
       cmd_check },
     { "plan", "plan [--seed N] FILE",
@@ -601,27 +603,125 @@ cmd_clean(int argc, char **argv)
     return 0;
 }
 
+static const struct option run_options[] = {
+    { "out", required_argument, NULL, 'o' },
+    { "seed", required_argument, NULL, 's' },
+    { "duration", required_argument, NULL, 'd' },
+    { "timeout", required_argument, NULL, 't' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
 static int
 cmd_run(int argc, char **argv)
 {
+    struct sim_run_opts opts = { 0 };
+    struct sim_run_summary sum;
     struct scenario *scn = NULL;
     struct sim_plan *plan = NULL;
-    int rc;
+    struct sr_error err = { 0 };
+    long long seed = -1;
+    int64_t duration_ms = -1;
+    double timeout;
+    int c, rc;
 
-    if (argc != 2) {
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:s:d:t:qh", run_options, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            opts.runtime.out_dir = optarg;
+            break;
+        case 's':
+            if (!parse_seed(optarg, &seed)) {
+                return usage_error("run", "invalid seed '%s'", optarg);
+            }
+            break;
+        case 'd':
+            if (!scn_parse_duration(optarg, &duration_ms) || duration_ms < 1000) {
+                return usage_error("run", "invalid duration '%s' (as in \"90s\" or \"5m\")",
+                                   optarg);
+            }
+            break;
+        case 't':
+            if (!sr_parse_double(optarg, &timeout) || timeout <= 0 || timeout > 3600) {
+                return usage_error("run", "invalid timeout '%s'", optarg);
+            }
+            opts.runtime.ready_timeout_s = timeout;
+            break;
+        case 'q':
+            opts.quiet = true;
+            sr_log_set_level(SR_LOG_WARN);
+            break;
+        case 'h':
+            printf("usage: simrun [run] [--out DIR] [--seed N] [--duration D] [--timeout S] "
+                   "[--quiet] FILE\n");
+            return 0;
+        default:
+            return usage_error("run", "%s", "invalid option");
+        }
+    }
+    if (optind + 1 != argc) {
         return usage_error("run", "%s", "run needs exactly one scenario file");
     }
-    rc = load_plan(argv[1], -1, &scn, &plan);
-    if (rc) {
-        return rc;
+    /* The duration changes what the plan checks (a fault after the end),
+     * so it is applied before the plan is built. */
+    {
+        struct scn_diags diags = { 0 };
+
+        scn = scenario_load(argv[optind], &diags, &err);
+        if (scn) {
+            if (seed >= 0) {
+                scn->seed = (uint64_t) seed;
+            }
+            if (duration_ms > 0) {
+                scn->duration_ms = duration_ms;
+                scn->duration_set = true;
+            }
+            plan = sim_plan_build(scn, &diags, &err);
+        }
+        if (!plan) {
+            char *text = scn_diags_format(&diags, argv[optind]);
+
+            fputs(diags.n ? text : "", stderr);
+            if (!diags.n) {
+                fprintf(stderr, "simrun: %s\n", err.msg);
+            }
+            free(text);
+            scn_diags_release(&diags);
+            scenario_free(scn);
+            return EXIT_USAGE;
+        }
+        scn_diags_release(&diags);
     }
+    if (sr_signals_install(&err) < 0) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    rc = sim_run(plan, &opts, &sum, &err);
+    if (rc < 0 && !sum.dir[0]) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    printf("%s: %s\n", scn->name, sum.status);
+    printf("  ready in       %.1f s\n", sum.ready_s);
+    printf("  sweeps         %ld (%ld samples rows, %ld gap%s)\n", sum.sweeps, sum.rows,
+           sum.gaps, sum.gaps == 1 ? "" : "s");
+    printf("  faults         %d injected, %d verified, %d reverted, %d failed, %d healed by "
+           "the controller\n",
+           sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed);
+    printf("  run directory  %s\n", sum.dir);
+    if (rc < 0) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+    }
+    rc = rc == 0 ? 0 : 1;
+
+out:
     sim_plan_free(plan);
     scenario_free(scn);
-    fprintf(stderr, "simrun: %s is valid, but running scenarios needs the emulation "
-                    "runtime, which this build does not have yet; 'simrun plan %s' "
-                    "shows what the run will do\n",
-            argv[1], argv[1]);
-    return 1;
+    return rc;
 }
 
 int

@@ -1,0 +1,353 @@
+/* The run executor.  The collector's sweep clock drives everything: after
+ * each sweep, faults that are due are injected (and verified), faults that
+ * are in effect are checked again, and faults whose time is up are
+ * reverted (and verified).  Every step is an event in faults.jsonl and
+ * moves the labels of the rows that follow. */
+#include "run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "dataset.h"
+#include "faultenv.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+
+enum ep_state { EP_PENDING, EP_ACTIVE, EP_DONE };
+
+struct ep {
+    const struct flt_episode *e;
+    enum ep_state state;
+    struct flt_run *run;
+    bool verified, healed;
+    struct col_touch *touched;
+    size_t ntouched;
+};
+
+struct exec {
+    const struct sim_plan *plan;
+    struct sim_faultenv fe;
+    struct collector *col;
+    struct ep *eps;
+    size_t neps;
+    FILE *log;
+    double wall0;
+    bool progress;
+    bool died;                /* a child of the runtime failed */
+    struct sim_run_summary *sum;
+};
+
+static void
+iso_now(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    char base[32];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%.24s.%03dZ", base, (int) (ts.tv_nsec / 1000000) % 1000);
+}
+
+/* One line of faults.jsonl: every event carries type, id, target, times. */
+static void
+event(struct exec *x, const struct ep *p, const char *kind, double took_ms, const char *seen)
+{
+    char iso[40];
+    json_t *o;
+
+    iso_now(iso, sizeof iso);
+    o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:f, s:s, s:f, s:f}", "event", kind, "type",
+                  p->e->type->name, "id", p->e->id, "target", p->e->target, "selector",
+                  p->e->selector ? p->e->selector : p->e->target, "t_s",
+                  round(col_now_s(x->col) * 1000) / 1000, "time", iso, "at_s",
+                  (double) p->e->at_ms / 1000.0, "duration_s",
+                  (double) p->e->duration_ms / 1000.0);
+    if (p->e->spec.service && (p->e->type->params & FLT_P_SERVICE)) {
+        json_object_set_new(o, "service", json_string(p->e->spec.service));
+    }
+    if (took_ms >= 0) {
+        json_object_set_new(o, "took_ms", json_real(round(took_ms * 10) / 10));
+    }
+    if (seen) {
+        json_object_set_new(o, strcmp(kind, "failed") ? "seen" : "reason", json_string(seen));
+    }
+    json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    fputc('\n', x->log);
+    fflush(x->log);
+    json_decref(o);
+}
+
+/* What a fault will touch, for labels, from its resolved target. */
+static void
+touched_of(struct exec *x, struct ep *p)
+{
+    const struct flt_env *env = &x->fe.env;
+    const char *target = p->e->target;
+    struct flt_link_info l;
+    struct flt_host_info h;
+    uint64_t dpid;
+
+    p->touched = xcalloc(2, sizeof *p->touched);
+    if (env->link_of(env->ctx, target, &l)) {
+        p->touched[0] = (struct col_touch) { l.a, l.a_port };
+        p->touched[1] = (struct col_touch) { l.b, l.b_port };
+        p->ntouched = 2;
+    } else if (env->host_of(env->ctx, target, &h)) {
+        p->touched[0] = (struct col_touch) { h.sw, h.sw_port };
+        p->ntouched = 1;
+    } else if (env->dpid_of(env->ctx, target, &dpid)) {
+        p->touched[0] = (struct col_touch) { target, 0 };
+        p->ntouched = 1;
+    }
+}
+
+static void
+inject(struct exec *x, struct ep *p)
+{
+    struct sr_error err = { 0 };
+    struct sr_buf seen = SR_BUF_INIT;
+    double t0 = sr_now(), t = col_now_s(x->col);
+
+    SR_INFO("t=%.1f s: injecting %s on %s", t, p->e->type->name, p->e->target);
+    event(x, p, "inject", -1, NULL);
+    col_fault_event(x->col, p->e->id, COL_INJECT, t);
+    p->state = EP_ACTIVE;
+    x->sum->injected++;
+    if (flt_inject(&x->fe.env, p->e, &p->run, &err) < 0 ||
+        flt_verify(&x->fe.env, p->run, 5.0, &seen, &err) < 0) {
+        SR_WARN("%s on %s: %s", p->e->type->name, p->e->target, err.msg);
+        event(x, p, "failed", (sr_now() - t0) * 1000.0, err.msg);
+        col_fault_event(x->col, p->e->id, COL_FAILED, col_now_s(x->col));
+        x->sum->failed++;
+    } else {
+        p->verified = true;
+        event(x, p, "verified", (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
+        col_fault_event(x->col, p->e->id, COL_VERIFIED, col_now_s(x->col));
+        x->sum->verified++;
+    }
+    sr_buf_release(&seen);
+}
+
+static void
+revert(struct exec *x, struct ep *p, const char *why)
+{
+    struct sr_error err = { 0 };
+    struct sr_buf seen = SR_BUF_INIT;
+    double t0 = sr_now();
+
+    SR_INFO("t=%.1f s: reverting %s on %s%s", col_now_s(x->col), p->e->type->name, p->e->target,
+            why ? why : "");
+    event(x, p, "revert", -1, why);
+    col_fault_event(x->col, p->e->id, COL_REVERT, col_now_s(x->col));
+    p->state = EP_DONE;
+    if (!p->run) {
+        return;
+    }
+    if (flt_revert(&x->fe.env, p->run, &err) < 0 ||
+        flt_verify_reverted(&x->fe.env, p->run, 20.0, &seen, &err) < 0) {
+        SR_WARN("reverting %s on %s: %s", p->e->type->name, p->e->target, err.msg);
+        event(x, p, "failed", (sr_now() - t0) * 1000.0, err.msg);
+        x->sum->failed++;
+    } else {
+        event(x, p, "reverted", (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
+        col_fault_event(x->col, p->e->id, COL_REVERTED, col_now_s(x->col));
+        x->sum->reverted++;
+    }
+    sr_buf_release(&seen);
+}
+
+/* Whether a verified fault is still in effect: the controller may heal it. */
+static void
+recheck(struct exec *x, struct ep *p)
+{
+    struct sr_error err = { 0 };
+    struct sr_buf seen = SR_BUF_INIT;
+
+    if (!p->verified || p->healed || !p->run) {
+        return;
+    }
+    if (flt_check(&x->fe.env, p->run, &seen, &err) == 0) {
+        p->healed = true;
+        x->sum->healed++;
+        SR_INFO("%s on %s is no longer in effect: %s", p->e->type->name, p->e->target,
+                sr_buf_cstr(&seen));
+        event(x, p, "healed", -1, sr_buf_cstr(&seen));
+    }
+    sr_buf_release(&seen);
+}
+
+static bool
+tick(void *ctx, struct collector *c, long k, double t_s)
+{
+    struct exec *x = ctx;
+    struct sr_error err = { 0 };
+    const char *active = NULL;
+    int rc;
+
+    (void) c;
+    for (size_t i = 0; i < x->neps; i++) {
+        struct ep *p = &x->eps[i];
+        double at = (double) p->e->at_ms / 1000.0, end = at + (double) p->e->duration_ms / 1000.0;
+
+        if (p->state == EP_ACTIVE && col_now_s(x->col) >= end) {
+            revert(x, p, NULL);
+        } else if (p->state == EP_ACTIVE) {
+            recheck(x, p);
+        }
+        if (p->state == EP_PENDING && col_now_s(x->col) >= at) {
+            inject(x, p);
+        }
+        if (p->state == EP_ACTIVE) {
+            active = p->e->type->name;
+        }
+    }
+    x->sum->sweeps = k + 1;
+    if (x->progress) {
+        double total = (double) x->plan->duration_ms / 1000.0;
+
+        fprintf(stderr, "\r  %5.0f / %.0f s   sweep %-6ld  fault: %-22s", t_s, total, k + 1,
+                active ? active : "none");
+        fflush(stderr);
+    }
+    rc = sim_runtime_watch(x->fe.rt, 0, &err);
+    if (rc < 0) {
+        SR_ERR("%s", err.msg);
+        x->died = true;
+        return false;
+    }
+    return rc == 0;
+}
+
+int
+sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_run_summary *sum,
+        struct sr_error *err)
+{
+    const struct scenario *scn = plan->scn;
+    struct sim_runtime *rt;
+    struct ctl_client *ctl = NULL;
+    struct ctl_config cfg = { .kind = CTL_KIND_RYU, .retries = 0, .batch = true };
+    struct col_options co = { .interval_s = (double) scn->collector.interval_ms / 1000.0,
+                              .csv = scn->collector.csv, .jsonl = scn->collector.jsonl,
+                              .flows = scn->collector.flows };
+    struct exec x = { .plan = plan, .sum = sum };
+    struct col_switch *sws = NULL;
+    struct col_fault *faults = NULL;
+    char *path;
+    int rc = 0, sig;
+
+    memset(sum, 0, sizeof *sum);
+    sum->status = "failed";
+    rt = sim_runtime_up(plan, &o->runtime, err);
+    if (!rt) {
+        return -1;
+    }
+    snprintf(sum->dir, sizeof sum->dir, "%s", sim_runtime_dir(rt));
+    sum->ready_s = sim_runtime_ready_s(rt);
+    SR_INFO("ready in %.1f s", sum->ready_s);
+    cfg.url = sim_runtime_rest_url(rt);
+    cfg.timeout_ms = (long) (co.interval_s * 800.0);
+    cfg.timeout_ms = cfg.timeout_ms > 2000 ? 2000 : cfg.timeout_ms;
+    ctl = ctl_client_new(&cfg, err);
+    if (!ctl) {
+        sim_runtime_down(rt);
+        return -1;
+    }
+    sim_faultenv_init(&x.fe, rt, ctl);
+    /* Fault writes are few and must not be lost: their own retries. */
+    {
+        struct ctl_config fcfg = cfg;
+
+        fcfg.timeout_ms = 3000;
+        fcfg.retries = 2;
+        x.fe.env.ctl = ctl_client_new(&fcfg, err);
+    }
+    x.neps = plan->timeline.n;
+    x.eps = xcalloc(x.neps + 1, sizeof *x.eps);
+    faults = xcalloc(x.neps + 1, sizeof *faults);
+    for (size_t i = 0; i < x.neps; i++) {
+        struct ep *p = &x.eps[i];
+
+        p->e = &plan->timeline.ep[i];
+        touched_of(&x, p);
+        faults[i] = (struct col_fault) { p->e->id, p->e->type->name, p->e->target, p->touched,
+                                         p->ntouched, !strcmp(p->e->target, "all") };
+    }
+    co.dir = sum->dir;
+    co.manifest = sim_manifest_base(plan, "embedded", cfg.url);
+    json_object_set_new(co.manifest, "traffic",
+                        json_pack("{s:b, s:s}", "generated", 0, "why",
+                                  "simtraffic (the traffic agents) is not built yet; the "
+                                  "scenario's [traffic] section is not played"));
+    json_object_set_new(co.manifest, "ready_s", json_real(round(sum->ready_s * 10) / 10));
+    sws = sim_col_switches(plan);
+    x.col = x.fe.env.ctl ? col_new(&co, sws, plan->topo->nsw, faults, x.neps, ctl, err) : NULL;
+    path = xasprintf("%s/faults.jsonl", sum->dir);
+    x.log = fopen(path, "w");
+    free(path);
+    if (!x.col || !x.log) {
+        if (x.col || !err->code) {
+            sr_error_set(err, SR_EIO, "cannot write faults.jsonl in '%s'", sum->dir);
+        }
+        rc = -1;
+        goto out;
+    }
+    x.progress = !o->quiet && isatty(2);
+    SR_INFO("running for %.0f s (warm-up %.0f s, %zu fault episode%s)",
+            (double) plan->duration_ms / 1000.0, (double) scn->warmup_ms / 1000.0, x.neps,
+            x.neps == 1 ? "" : "s");
+    sig = col_run(x.col, (double) plan->duration_ms / 1000.0, tick, &x);
+    if (x.progress) {
+        fputc('\n', stderr);
+    }
+    /* A run cut short still restores what it broke before it tears down. */
+    for (size_t i = 0; i < x.neps; i++) {
+        if (x.eps[i].state == EP_ACTIVE) {
+            revert(&x, &x.eps[i], sig ? " (the run was interrupted)" : " (the run ended)");
+        }
+    }
+    if (!sig && sr_signals_pending()) {
+        sig = sr_signals_pending();
+    }
+    sum->status = sig ? "interrupted" : x.died ? "failed" : "complete";
+    rc = sig ? sig : x.died ? -1 : 0;
+    if (rc < 0) {
+        sr_error_set(err, SR_EIO, "the network failed during the run (see the log above)");
+    }
+
+out:
+    if (x.col) {
+        char *mpath = xasprintf("%s/manifest.json", sum->dir);
+        json_t *m;
+
+        col_finish(x.col, sum->status);
+        m = json_load_file(mpath, 0, NULL);
+        sum->rows = (long) json_integer_value(json_object_get(json_object_get(m, "rows"), "samples"));
+        sum->gaps = (long) json_array_size(json_object_get(m, "gaps"));
+        json_decref(m);
+        free(mpath);
+    }
+    if (x.log) {
+        fclose(x.log);
+    }
+    for (size_t i = 0; i < x.neps; i++) {
+        flt_run_free(x.eps[i].run);
+        free(x.eps[i].touched);
+    }
+    free(x.eps);
+    free(faults);
+    free(sws);
+    json_decref(co.manifest);
+    ctl_client_free(x.fe.env.ctl);
+    sim_faultenv_release(&x.fe);
+    ctl_client_free(ctl);
+    sim_runtime_down(rt);
+    return rc;
+}

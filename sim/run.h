@@ -1,0 +1,33 @@
+/* A whole run: bring the network up, collect on the collector's clock, run
+ * the fault timeline (inject, verify, keep checking, revert, verify) with
+ * its events in faults.jsonl and its labels in the dataset, tear down. */
+#ifndef SR_RUN_H
+#define SR_RUN_H 1
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "plan.h"
+#include "runtime.h"
+
+struct sim_run_opts {
+    struct sim_runtime_opts runtime;
+    bool quiet;               /* no progress line */
+};
+
+/* What a run reports at its end. */
+struct sim_run_summary {
+    char dir[512];
+    double ready_s;
+    long sweeps, rows, gaps;
+    int injected, verified, reverted, failed, healed;
+    const char *status;       /* "complete", "interrupted", "failed" */
+};
+
+/* Runs 'plan'.  Returns 0 when the run completed, the signal number when a
+ * signal ended it (files stay valid), or a negative code with 'err' filled.
+ * '*sum' is filled in every case where the network came up. */
+int sim_run(const struct sim_plan *plan, const struct sim_run_opts *o,
+            struct sim_run_summary *sum, struct sr_error *err);
+
+#endif

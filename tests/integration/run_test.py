@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Integration test of 'simrun run' (usage: run_test.py SIMRUN SOURCE_DIR):
+runs tests/data/runs/short.toml (three faults in 30 s) twice with the same
+seed, and once interrupted with SIGINT in the middle of a fault, and checks
+the run directory: every file, a manifest whose counts match the files,
+faults.jsonl with inject/verified/revert/reverted for each fault, labels
+that follow those events, the same label for every sweep in both runs, and
+a clean machine afterwards.  Exit 77 without root."""
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SIMRUN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+SCENARIO = os.path.join(SRC, 'tests', 'data', 'runs', 'short.toml')
+TMP = tempfile.mkdtemp(prefix='simrun-run-it-')
+results = []
+
+
+def check(name, ok, detail=''):
+    results.append((name, bool(ok), detail))
+
+
+def rows(d, name):
+    with open(os.path.join(d, name), newline='') as fh:
+        return list(csv.DictReader(fh))
+
+
+def events(d):
+    with open(os.path.join(d, 'faults.jsonl')) as fh:
+        return [json.loads(line) for line in fh]
+
+
+def machine_clean():
+    bridges = subprocess.run(['ovs-vsctl', 'list-br'], capture_output=True, text=True).stdout
+    procs = subprocess.run(['pgrep', '-f', 'mininet:|osken-manager'], capture_output=True,
+                           text=True).stdout
+    return not bridges.strip() and not procs.strip() and not os.path.exists(
+        '/run/simrun/state.json')
+
+
+def windows(evs):
+    """fault id -> (type, target, inject t, reverted t)"""
+    w = {}
+    for e in evs:
+        rec = w.setdefault(e['id'], [e['type'], e['target'], None, None])
+        if e['event'] == 'inject':
+            rec[2] = e['t_s']
+        elif e['event'] == 'reverted':
+            rec[3] = e['t_s']
+    return w
+
+
+def check_run(d, name):
+    for f in ('samples.csv', 'ports.csv', 'flows.csv', 'samples.jsonl', 'ports.jsonl',
+              'flows.jsonl', 'faults.jsonl', 'manifest.json', 'topology.json'):
+        check('%s: %s exists' % (name, f), os.path.exists(os.path.join(d, f)))
+    m = json.load(open(os.path.join(d, 'manifest.json')))
+    samples = rows(d, 'samples.csv')
+    check('%s: manifest complete' % name, m['status'] == 'complete', m['status'])
+    check('%s: manifest counts match the files' % name,
+          m['rows']['samples'] == len(samples) and
+          m['rows']['ports'] == len(rows(d, 'ports.csv')) and
+          m['rows']['flows'] == len(rows(d, 'flows.csv')), m['rows'])
+    nsw = m['topology']['switches']
+    per = {}
+    for r in samples:
+        per.setdefault(r['sweep'], 0)
+        per[r['sweep']] += 1
+    check('%s: one row per switch per sweep, 30 sweeps' % name,
+          len(per) == 30 and set(per.values()) == {nsw}, (len(per), set(per.values())))
+    evs = events(d)
+    kinds = {}
+    for e in evs:
+        kinds.setdefault(e['id'], []).append(e['event'])
+    check('%s: each fault injected, verified, reverted' % name,
+          len(kinds) == 3 and all(k == ['inject', 'verified', 'revert', 'reverted']
+                                  for k in kinds.values()), kinds)
+    w = windows(evs)
+    bad = []
+    for r in samples:
+        t = float(r['t_s'])
+        want = 'normal'
+        for fid, (ftype, target, t0, t1) in w.items():
+            if t0 is not None and t0 <= t < t1:
+                want = ftype
+                on = r['switch'] in target.split('-')
+                if r['fault_id'] != str(fid) or (r['on_target'] == '1') != on:
+                    bad.append((r['sweep'], r['switch'], r['fault_id'], r['on_target']))
+        if r['label'] != want:
+            bad.append((r['sweep'], r['switch'], r['label'], want))
+    check('%s: labels follow faults.jsonl' % name, not bad, bad[:5])
+    drop = [r for r in rows(d, 'flows.csv') if r['priority'] == '65500']
+    t0, t1 = w[1][2], w[1][3]
+    check('%s: the drop rules are in the switch during drop_service only' % name,
+          drop and all(t0 <= float(r['t_s']) <= t1 + 1 for r in drop), len(drop))
+    return {(r['sweep'], r['switch']): r['label'] for r in samples}
+
+
+def main():
+    if os.geteuid() != 0:
+        print('skipped: needs root')
+        return 77
+    labels = []
+    for n in (1, 2):
+        d = os.path.join(TMP, 'run%d' % n)
+        res = subprocess.run([SIMRUN, 'run', '--quiet', '--out', d, SCENARIO],
+                             capture_output=True, text=True, timeout=300)
+        check('run %d exits 0' % n, res.returncode == 0, res.stderr[-500:])
+        check('run %d says complete' % n, 'short: complete' in res.stdout, res.stdout)
+        if res.returncode == 0:
+            labels.append(check_run(d, 'run %d' % n))
+        check('run %d leaves a clean machine' % n, machine_clean())
+    check('the same seed gives the same label for every sweep',
+          len(labels) == 2 and labels[0] == labels[1],
+          len(labels) == 2 and [k for k in labels[0] if labels[0][k] != labels[1].get(k)][:5])
+    # Interrupted in the middle of drop_service (8-16 s).
+    d = os.path.join(TMP, 'interrupted')
+    proc = subprocess.Popen([SIMRUN, 'run', '--quiet', '--out', d, SCENARIO],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.time() + 120
+    while time.time() < end:
+        try:
+            if any(e['event'] == 'verified' for e in events(d)):
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    check('interrupted run exits 1 and says so', proc.returncode == 1 and
+          'short: interrupted' in out, (proc.returncode, out, err[-300:]))
+    m = json.load(open(os.path.join(d, 'manifest.json')))
+    samples = rows(d, 'samples.csv')
+    check('interrupted manifest says interrupted', m['status'] == 'interrupted', m['status'])
+    check('interrupted files are valid and shorter',
+          0 < len(samples) == m['rows']['samples'] and
+          len({r['sweep'] for r in samples}) < 30, len(samples))
+    evs = [e['event'] for e in events(d) if e['id'] == 1]
+    check('the active fault was reverted before teardown',
+          evs == ['inject', 'verified', 'revert', 'reverted'], evs)
+    check('interrupted run leaves a clean machine', machine_clean())
+    passed = sum(ok for _, ok, _ in results)
+    for name, ok, detail in results:
+        print('%s %s%s' % ('PASS' if ok else 'FAIL', name, '' if ok else ': %s' % (detail,)))
+    print('%d passed, %d failed' % (passed, len(results) - passed))
+    if passed == len(results):
+        shutil.rmtree(TMP, ignore_errors=True)
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
