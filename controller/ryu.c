@@ -240,20 +240,6 @@ ryu_port_stats(json_t *arr, struct ctl_stats *s, struct sr_error *err)
     return rc;
 }
 
-int
-ctl_ryu_parse_port_stats(const char *text, struct ctl_stats *s, struct sr_error *err)
-{
-    json_t *j = load(text, "/stats/port", err), *arr;
-    int rc;
-
-    if (!j) {
-        return -SR_EINVAL;
-    }
-    arr = unwrap(j, "/stats/port", err);
-    rc = arr ? ryu_port_stats(arr, s, err) : -SR_EINVAL;
-    json_decref(j);
-    return rc;
-}
 
 static int
 ryu_port_desc(json_t *arr, struct ctl_stats *s, struct sr_error *err)
@@ -285,20 +271,6 @@ ryu_port_desc(json_t *arr, struct ctl_stats *s, struct sr_error *err)
     return rc;
 }
 
-int
-ctl_ryu_parse_port_desc(const char *text, struct ctl_stats *s, struct sr_error *err)
-{
-    json_t *j = load(text, "/stats/portdesc", err), *arr;
-    int rc;
-
-    if (!j) {
-        return -SR_EINVAL;
-    }
-    arr = unwrap(j, "/stats/portdesc", err);
-    rc = arr ? ryu_port_desc(arr, s, err) : -SR_EINVAL;
-    json_decref(j);
-    return rc;
-}
 
 static int
 ryu_tables(json_t *arr, struct ctl_stats *s, struct sr_error *err)
@@ -329,20 +301,6 @@ ryu_tables(json_t *arr, struct ctl_stats *s, struct sr_error *err)
     return rc;
 }
 
-int
-ctl_ryu_parse_tables(const char *text, struct ctl_stats *s, struct sr_error *err)
-{
-    json_t *j = load(text, "/stats/table", err), *arr;
-    int rc;
-
-    if (!j) {
-        return -SR_EINVAL;
-    }
-    arr = unwrap(j, "/stats/table", err);
-    rc = arr ? ryu_tables(arr, s, err) : -SR_EINVAL;
-    json_decref(j);
-    return rc;
-}
 
 static int
 ryu_flows(json_t *arr, struct ctl_stats *s, struct sr_error *err)
@@ -386,19 +344,47 @@ ryu_flows(json_t *arr, struct ctl_stats *s, struct sr_error *err)
     return rc;
 }
 
-int
-ctl_ryu_parse_flows(const char *text, struct ctl_stats *s, struct sr_error *err)
+
+/* Parses a {"<dpid>": [...]} answer of 'what' with 'parse'. */
+static int
+parse_wrapped(const char *text, const char *what,
+              int (*parse)(json_t *arr, struct ctl_stats *s, struct sr_error *err),
+              struct ctl_stats *s, struct sr_error *err)
 {
-    json_t *j = load(text, "/stats/flow", err), *arr;
+    json_t *j = load(text, what, err), *arr;
     int rc;
 
     if (!j) {
         return -SR_EINVAL;
     }
-    arr = unwrap(j, "/stats/flow", err);
-    rc = arr ? ryu_flows(arr, s, err) : -SR_EINVAL;
+    arr = unwrap(j, what, err);
+    rc = arr ? parse(arr, s, err) : -SR_EINVAL;
     json_decref(j);
     return rc;
+}
+
+int
+ctl_ryu_parse_port_stats(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    return parse_wrapped(text, "/stats/port", ryu_port_stats, s, err);
+}
+
+int
+ctl_ryu_parse_port_desc(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    return parse_wrapped(text, "/stats/portdesc", ryu_port_desc, s, err);
+}
+
+int
+ctl_ryu_parse_tables(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    return parse_wrapped(text, "/stats/table", ryu_tables, s, err);
+}
+
+int
+ctl_ryu_parse_flows(const char *text, struct ctl_stats *s, struct sr_error *err)
+{
+    return parse_wrapped(text, "/stats/flow", ryu_flows, s, err);
 }
 
 int

@@ -181,12 +181,16 @@ class Runtime(object):
             host.cmd('ip link set dev %s %s' % (intf.name, state))
         return {}
 
-    def do_run(self, msg):
-        host = self.node(msg['host'])
-        argv = msg['argv']
+    @staticmethod
+    def argv_of(msg):
+        argv = msg.get('argv')
         if not isinstance(argv, list) or not argv:
             raise ValueError("'argv' must be a non-empty list")
-        proc = host.popen(argv, stdout=subprocess.PIPE,
+        return argv
+
+    def do_run(self, msg):
+        host = self.node(msg['host'])
+        proc = host.popen(self.argv_of(msg), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE)
         out, err = proc.communicate(timeout=msg.get('timeout', 30))
         return {'status': proc.returncode,
@@ -195,10 +199,7 @@ class Runtime(object):
 
     def do_spawn(self, msg):
         host = self.node(msg['host'])
-        argv = msg['argv']
-        if not isinstance(argv, list) or not argv:
-            raise ValueError("'argv' must be a non-empty list")
-        proc = host.popen(argv, stdout=subprocess.DEVNULL,
+        proc = host.popen(self.argv_of(msg), stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
         self.spawned.append(proc)
         return {'pid': proc.pid}
