@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""simtraffic between network namespaces this test creates (no Mininet):
+two hosts on one veth pair.  Chat answers every message (RTTs present in
+both directions), broadcast announcements are counted, and cutting the link
+(veth down) shows as chat failures that stop when it returns.  A bad plan
+gets a clear error.  Exit 77 without root.  Usage: traffic_test.py SIMTRAFFIC"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+AGENT = os.path.abspath(sys.argv[1])
+TMP = tempfile.mkdtemp(prefix='simrun-traffic-it-')
+NS = ['srt-a', 'srt-b']
+IP = ['10.77.0.1', '10.77.0.2']
+results = []
+
+
+def check(name, ok, detail=''):
+    results.append((name, bool(ok), detail))
+
+
+def sh(*args):
+    subprocess.run(args, check=True, capture_output=True)
+
+
+def setup():
+    for ns in NS:
+        subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
+        sh('ip', 'netns', 'add', ns)
+    sh('ip', 'link', 'add', 'srt-va', 'netns', NS[0], 'type', 'veth', 'peer', 'name', 'srt-vb',
+       'netns', NS[1])
+    for ns, dev, ip in ((NS[0], 'srt-va', IP[0]), (NS[1], 'srt-vb', IP[1])):
+        sh('ip', 'netns', 'exec', ns, 'ip', 'addr', 'add', ip + '/24', 'brd', '10.77.0.255',
+           'dev', dev)
+        sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', dev, 'up')
+        sh('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up')
+
+
+def teardown():
+    for ns in NS:
+        subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
+
+
+def plan(i, path):
+    with open(path, 'w') as fh:
+        json.dump({'host': 'h%d' % i, 'seed': i, 'roles': {
+            'chat': {'listen': True, 'per_min': 240, 'peers': [IP[1 - i]], 'timeout_s': 1},
+            'broadcast': {'every_s': 1, 'address': '10.77.0.255'}}}, fh)
+
+
+def kpis(i):
+    with open(os.path.join(TMP, 'kpi%d.jsonl' % i)) as fh:
+        return [json.loads(line) for line in fh]
+
+
+def main():
+    if os.geteuid() != 0:
+        print('skipped: needs root')
+        return 77
+    setup()
+    procs = []
+    try:
+        t0 = time.time()
+        for i in (0, 1):
+            p = os.path.join(TMP, 'plan%d.json' % i)
+            plan(i, p)
+            procs.append(subprocess.Popen(
+                ['ip', 'netns', 'exec', NS[i], AGENT, '--plan', p, '--kpi',
+                 os.path.join(TMP, 'kpi%d.jsonl' % i), '--log', os.path.join(TMP, 'log%d' % i),
+                 '--duration', '20']))
+        time.sleep(6)
+        cut = time.time()
+        sh('ip', 'netns', 'exec', NS[0], 'ip', 'link', 'set', 'srt-va', 'down')
+        time.sleep(4)
+        back = time.time()
+        sh('ip', 'netns', 'exec', NS[0], 'ip', 'link', 'set', 'srt-va', 'up')
+        for p in procs:
+            p.wait(60)
+        for i in (0, 1):
+            k = kpis(i)
+            chat = [r for r in k if r['service'] == 'chat']
+            before = [r for r in chat if r['t'] < cut]
+            during = [r for r in chat if cut + 1.5 < r['t'] < back]
+            after = [r for r in chat if r['t'] > back + 2.5]
+            check('h%d chat answered before the cut' % i,
+                  len(before) >= 5 and all(r['metrics']['ok'] for r in before),
+                  [r['metrics'] for r in before if not r['metrics']['ok']][:3] or len(before))
+            check('h%d chat RTTs are real' % i,
+                  all(0 < r['metrics']['rtt_ms'] < 500 for r in before if r['metrics']['ok']))
+            check('h%d chat fails while the link is down' % i,
+                  during and not any(r['metrics']['ok'] for r in during),
+                  [r['metrics'] for r in during][:3])
+            check('h%d chat recovers when the link returns' % i,
+                  after and all(r['metrics']['ok'] for r in after), [r['metrics'] for r in after][:3])
+            bc = [r for r in k if r['service'] == 'broadcast' and r['t'] < cut]
+            check('h%d counts the other host\'s broadcasts' % i,
+                  any(r['peer'] == IP[1 - i] and r['metrics']['received'] >= 1 for r in bc),
+                  bc[:3])
+            check('h%d records carry time, host, service, peer, metrics' % i,
+                  all(set(r) == {'t', 'host', 'service', 'peer', 'metrics'} and
+                      r['host'] == 'h%d' % i and r['t'] > t0 for r in k))
+        bad = os.path.join(TMP, 'bad.json')
+        with open(bad, 'w') as fh:
+            fh.write('{"host": "x", "roles": [')
+        res = subprocess.run([AGENT, '--plan', bad], capture_output=True, text=True)
+        check('a malformed plan is a clear error', res.returncode == 2 and
+              'bad.json:1:' in res.stderr, res.stderr)
+        res = subprocess.run([AGENT, '--plan', os.path.join(TMP, 'missing.json')],
+                             capture_output=True, text=True)
+        check('a missing plan is a clear error', res.returncode == 2 and
+              'missing.json' in res.stderr, res.stderr)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        teardown()
+    passed = sum(ok for _, ok, _ in results)
+    for name, ok, detail in results:
+        print('%s %s%s' % ('PASS' if ok else 'FAIL', name, '' if ok else ': %s' % (detail,)))
+    print('%d passed, %d failed' % (passed, len(results) - passed))
+    if passed == len(results):
+        shutil.rmtree(TMP, ignore_errors=True)
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

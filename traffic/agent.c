@@ -1,0 +1,341 @@
+/* simtraffic's event loop, timers, KPI writer and main. */
+#include "agent.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct watch {
+    tr_io_fn *fn;
+    void *ctx;
+    bool used;
+};
+
+struct timer {
+    double due;               /* tr_mono() time */
+    uint64_t id;
+    tr_timer_fn *fn;
+    void *ctx;
+};
+
+struct tr_agent {
+    int ep;
+    struct watch *watches;    /* indexed by fd */
+    size_t nwatches;
+    struct timer *heap;       /* min-heap on 'due' */
+    size_t ntimers, cap;
+    uint64_t next_id;
+    char *host;
+    struct sr_rng rng;
+    FILE *kpi, *log;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+double
+tr_wall(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+double
+tr_mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+struct sr_rng *
+tr_rng(struct tr_agent *a)
+{
+    return &a->rng;
+}
+
+const char *
+tr_host(const struct tr_agent *a)
+{
+    return a->host;
+}
+
+double
+tr_exp(struct tr_agent *a, double mean_s)
+{
+    double u = sr_rng_double(&a->rng);
+
+    return -mean_s * log(1.0 - u);
+}
+
+int
+tr_watch(struct tr_agent *a, int fd, uint32_t events, tr_io_fn *fn, void *ctx)
+{
+    struct epoll_event ev = { .events = events, .data.fd = fd };
+
+    if ((size_t) fd >= a->nwatches) {
+        size_t n = (size_t) fd + 64;
+
+        a->watches = xrealloc(a->watches, n * sizeof *a->watches);
+        memset(a->watches + a->nwatches, 0, (n - a->nwatches) * sizeof *a->watches);
+        a->nwatches = n;
+    }
+    if (epoll_ctl(a->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        return -errno;
+    }
+    a->watches[fd] = (struct watch) { fn, ctx, true };
+    return 0;
+}
+
+int
+tr_rewatch(struct tr_agent *a, int fd, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.fd = fd };
+
+    return epoll_ctl(a->ep, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+void
+tr_unwatch(struct tr_agent *a, int fd)
+{
+    if (fd >= 0 && (size_t) fd < a->nwatches && a->watches[fd].used) {
+        epoll_ctl(a->ep, EPOLL_CTL_DEL, fd, NULL);
+        a->watches[fd].used = false;
+    }
+}
+
+static void
+heap_swap(struct tr_agent *a, size_t i, size_t j)
+{
+    struct timer t = a->heap[i];
+
+    a->heap[i] = a->heap[j];
+    a->heap[j] = t;
+}
+
+static void
+heap_up(struct tr_agent *a, size_t i)
+{
+    while (i > 0 && a->heap[(i - 1) / 2].due > a->heap[i].due) {
+        heap_swap(a, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void
+heap_down(struct tr_agent *a, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+
+        if (l < a->ntimers && a->heap[l].due < a->heap[m].due) {
+            m = l;
+        }
+        if (r < a->ntimers && a->heap[r].due < a->heap[m].due) {
+            m = r;
+        }
+        if (m == i) {
+            return;
+        }
+        heap_swap(a, i, m);
+        i = m;
+    }
+}
+
+uint64_t
+tr_after(struct tr_agent *a, double delay_s, tr_timer_fn *fn, void *ctx)
+{
+    xgrow((void **) &a->heap, &a->cap, a->ntimers + 1, sizeof *a->heap);
+    a->heap[a->ntimers] = (struct timer) { tr_mono() + delay_s, ++a->next_id, fn, ctx };
+    heap_up(a, a->ntimers++);
+    return a->next_id;
+}
+
+void
+tr_cancel(struct tr_agent *a, uint64_t id)
+{
+    for (size_t i = 0; i < a->ntimers; i++) {
+        if (a->heap[i].id == id) {
+            a->heap[i] = a->heap[--a->ntimers];
+            if (i < a->ntimers) {
+                heap_down(a, i);
+                heap_up(a, i);
+            }
+            return;
+        }
+    }
+}
+
+void
+tr_kpi(struct tr_agent *a, const char *service, const char *peer, json_t *metrics)
+{
+    json_t *rec = json_pack("{s:f, s:s, s:s, s:s, s:o}", "t", round(tr_wall() * 1000) / 1000,
+                            "host", a->host, "service", service, "peer", peer ? peer : "",
+                            "metrics", metrics);
+
+    json_dumpf(rec, a->kpi, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    fputc('\n', a->kpi);
+    fflush(a->kpi);
+    json_decref(rec);
+}
+
+void
+tr_warn(struct tr_agent *a, const char *service, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(a->log, "simtraffic %s: %s: ", a->host, service);
+    va_start(ap, fmt);
+    vfprintf(a->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', a->log);
+    fflush(a->log);
+}
+
+static void
+run_loop(struct tr_agent *a, double duration_s)
+{
+    double end = duration_s > 0 ? tr_mono() + duration_s : INFINITY;
+    struct epoll_event evs[64];
+
+    while (!stop_signal && tr_mono() < end) {
+        double now = tr_mono(), wait = end - now;
+        int n;
+
+        while (a->ntimers && a->heap[0].due <= now) {
+            struct timer t = a->heap[0];
+
+            a->heap[0] = a->heap[--a->ntimers];
+            heap_down(a, 0);
+            t.fn(a, t.ctx);
+            now = tr_mono();
+        }
+        if (a->ntimers && a->heap[0].due - now < wait) {
+            wait = a->heap[0].due - now;
+        }
+        n = epoll_wait(a->ep, evs, (int) SR_ARRAY_SIZE(evs),
+                       isinf(wait) ? 1000 : (int) ceil(wait * 1000.0));
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+
+            if ((size_t) fd < a->nwatches && a->watches[fd].used) {
+                a->watches[fd].fn(a, fd, evs[i].events, a->watches[fd].ctx);
+            }
+        }
+    }
+}
+
+static const char usage[] =
+    "usage: simtraffic --plan FILE [--kpi FILE] [--log FILE] [--duration SECONDS]\n"
+    "Plays a host's traffic roles from its plan (JSON) and writes KPI records\n"
+    "as JSON Lines to --kpi (default standard output).\n";
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "plan", required_argument, NULL, 'p' }, { "kpi", required_argument, NULL, 'k' },
+        { "log", required_argument, NULL, 'l' },  { "duration", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
+    };
+    const char *plan_path = NULL, *kpi_path = NULL, *log_path = NULL;
+    double duration = 0;
+    struct tr_agent a = { .ep = -1 };
+    struct sigaction sa;
+    json_error_t je;
+    json_t *plan, *roles;
+    int c, started = 0;
+    struct {
+        const char *name;
+        int (*start)(struct tr_agent *, json_t *, struct sr_error *);
+    } services[] = { { "chat", tr_chat_start }, { "broadcast", tr_broadcast_start } };
+
+    while ((c = getopt_long(argc, argv, "p:k:l:d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': plan_path = optarg; break;
+        case 'k': kpi_path = optarg; break;
+        case 'l': log_path = optarg; break;
+        case 'd':
+            if (!sr_parse_double(optarg, &duration) || duration < 0) {
+                fprintf(stderr, "simtraffic: invalid duration '%s'\n%s", optarg, usage);
+                return 2;
+            }
+            break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (!plan_path || optind != argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    plan = json_load_file(plan_path, 0, &je);
+    if (!plan || !json_is_string(json_object_get(plan, "host")) ||
+        !json_is_object(json_object_get(plan, "roles"))) {
+        if (plan) {
+            fprintf(stderr, "simtraffic: %s: the plan needs \"host\" (a string) and "
+                            "\"roles\" (an object)\n", plan_path);
+        } else if (je.line > 0) {
+            fprintf(stderr, "simtraffic: %s:%d:%d: %s\n", plan_path, je.line, je.column, je.text);
+        } else {
+            fprintf(stderr, "simtraffic: %s\n", je.text);
+        }
+        json_decref(plan);
+        return 2;
+    }
+    a.host = xstrdup(json_string_value(json_object_get(plan, "host")));
+    sr_rng_seed(&a.rng, (uint64_t) json_integer_value(json_object_get(plan, "seed")), 5);
+    a.kpi = kpi_path ? fopen(kpi_path, "a") : stdout;
+    a.log = log_path ? fopen(log_path, "a") : stderr;
+    a.ep = epoll_create1(EPOLL_CLOEXEC);
+    if (!a.kpi || !a.log || a.ep < 0) {
+        fprintf(stderr, "simtraffic: cannot open its files: %s\n", strerror(errno));
+        return 1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    roles = json_object_get(plan, "roles");
+    for (size_t i = 0; i < SR_ARRAY_SIZE(services); i++) {
+        json_t *part = json_object_get(roles, services[i].name);
+        struct sr_error err = { 0 };
+
+        if (!part) {
+            continue;
+        }
+        /* A role that cannot start is logged; the others go on. */
+        if (services[i].start(&a, part, &err) < 0) {
+            tr_warn(&a, services[i].name, "%s", err.msg);
+        } else {
+            started++;
+        }
+    }
+    if (!started) {
+        tr_warn(&a, "agent", "no role could start");
+    }
+    run_loop(&a, duration);
+    fflush(a.kpi);
+    json_decref(plan);
+    return 0;
+}

@@ -1,0 +1,58 @@
+/* simtraffic: the per-host traffic agent.  One process per host plays all
+ * of that host's roles from a plan file, in one event loop (epoll and a
+ * timer heap; no thread per connection), and writes what a user of each
+ * service would feel as KPI records (JSON Lines).
+ *
+ * Services live one per file (chat.c, broadcast.c, ...) and share this
+ * header: the loop, timers, the seeded random generator, and the KPI
+ * writer. */
+#ifndef SR_AGENT_H
+#define SR_AGENT_H 1
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "rng.h"
+
+struct tr_agent;
+
+/* Called when 'fd' is ready ('events' are EPOLL* bits). */
+typedef void tr_io_fn(struct tr_agent *a, int fd, uint32_t events, void *ctx);
+/* Called when a timer is due. */
+typedef void tr_timer_fn(struct tr_agent *a, void *ctx);
+
+int tr_watch(struct tr_agent *a, int fd, uint32_t events, tr_io_fn *fn, void *ctx);
+int tr_rewatch(struct tr_agent *a, int fd, uint32_t events);
+void tr_unwatch(struct tr_agent *a, int fd);
+
+/* Calls 'fn' after 'delay_s' seconds; returns a timer id (> 0). */
+uint64_t tr_after(struct tr_agent *a, double delay_s, tr_timer_fn *fn, void *ctx);
+void tr_cancel(struct tr_agent *a, uint64_t id);
+
+/* Seconds since the epoch (wall clock, for KPI times) and a monotonic
+ * clock for intervals. */
+double tr_wall(void);
+double tr_mono(void);
+
+struct sr_rng *tr_rng(struct tr_agent *a);
+const char *tr_host(const struct tr_agent *a);
+
+/* Writes one KPI record: time, host, service, peer and 'metrics' (an
+ * object, consumed). */
+void tr_kpi(struct tr_agent *a, const char *service, const char *peer, json_t *metrics);
+
+/* Logs a problem of one role; the agent goes on with its other roles. */
+void tr_warn(struct tr_agent *a, const char *service, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An exponentially distributed interval with mean 'mean_s'. */
+double tr_exp(struct tr_agent *a, double mean_s);
+
+/* Services: each starts its roles from its part of the plan. */
+int tr_chat_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
+int tr_broadcast_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
+
+#endif
