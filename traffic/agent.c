@@ -266,7 +266,9 @@ main(int argc, char **argv)
     struct {
         const char *name;
         int (*start)(struct tr_agent *, json_t *, struct sr_error *);
-    } services[] = { { "chat", tr_chat_start }, { "broadcast", tr_broadcast_start } };
+    } services[] = { { "chat", tr_chat_start },
+                     { "broadcast", tr_broadcast_start },
+                     { "video", tr_video_start } };
 
     while ((c = getopt_long(argc, argv, "p:k:l:d:h", opts, NULL)) != -1) {
         switch (c) {

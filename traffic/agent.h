@@ -54,5 +54,6 @@ double tr_exp(struct tr_agent *a, double mean_s);
 /* Services: each starts its roles from its part of the plan. */
 int tr_chat_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 int tr_broadcast_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
+int tr_video_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 
 #endif

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """simtraffic between network namespaces this test creates (no Mininet):
-two hosts on one veth pair.  Chat answers every message (RTTs present in
-both directions), broadcast announcements are counted, and cutting the link
-(veth down) shows as chat failures that stop when it returns.  A bad plan
-gets a clear error.  Exit 77 without root.  Usage: traffic_test.py SIMTRAFFIC"""
+two hosts on one veth pair, h1 also a video server.  Video arrives at the
+target bitrate (within 3 % over 20 s) without loss; chat answers every
+message (RTTs in both directions); broadcast announcements are counted;
+ffprobe, a real RTSP client, recognises the video stream; cutting the link
+(veth down) shows as chat failures and a video stall, which end when it
+returns.  A bad plan gets a clear error.  Exit 77 without root.
+Usage: traffic_test.py SIMTRAFFIC"""
 import json
 import os
 import shutil
@@ -46,10 +49,11 @@ def teardown():
 
 
 def plan(i, path):
+    roles = {'chat': {'listen': True, 'per_min': 240, 'peers': [IP[1 - i]], 'timeout_s': 1},
+             'broadcast': {'every_s': 1, 'address': '10.77.0.255'}}
+    roles['video'] = {'serve': True} if i == 1 else {'servers': [IP[1]], 'bitrate_kbps': 1500}
     with open(path, 'w') as fh:
-        json.dump({'host': 'h%d' % i, 'seed': i, 'roles': {
-            'chat': {'listen': True, 'per_min': 240, 'peers': [IP[1 - i]], 'timeout_s': 1},
-            'broadcast': {'every_s': 1, 'address': '10.77.0.255'}}}, fh)
+        json.dump({'host': 'h%d' % i, 'seed': i, 'roles': roles}, fh)
 
 
 def kpis(i):
@@ -71,14 +75,29 @@ def main():
             procs.append(subprocess.Popen(
                 ['ip', 'netns', 'exec', NS[i], AGENT, '--plan', p, '--kpi',
                  os.path.join(TMP, 'kpi%d.jsonl' % i), '--log', os.path.join(TMP, 'log%d' % i),
-                 '--duration', '20']))
-        time.sleep(6)
+                 '--duration', '90']))
+        time.sleep(12)
+        if shutil.which('ffprobe'):
+            probe = subprocess.run(
+                ['ip', 'netns', 'exec', NS[0], 'timeout', '20', 'ffprobe', '-v', 'quiet',
+                 '-analyzeduration', '1000000', '-probesize', '100000',
+                 '-rtsp_transport', 'udp', '-show_entries', 'stream=codec_name,width,height',
+                 '-of', 'compact', 'rtsp://%s:554/stream?kbps=300' % IP[1]],
+                capture_output=True, text=True)
+            check('ffprobe recognises the RTSP stream',
+                  'codec_name=h264|width=320|height=240' in probe.stdout,
+                  (probe.returncode, probe.stdout))
+        else:
+            check('ffprobe is installed (setup.sh installs ffmpeg)', False)
+        time.sleep(max(0, t0 + 22 - time.time()))
         cut = time.time()
         sh('ip', 'netns', 'exec', NS[0], 'ip', 'link', 'set', 'srt-va', 'down')
         time.sleep(4)
         back = time.time()
         sh('ip', 'netns', 'exec', NS[0], 'ip', 'link', 'set', 'srt-va', 'up')
+        time.sleep(7)
         for p in procs:
+            p.terminate()   # SIGTERM: the agents stop and flush their KPIs
             p.wait(60)
         for i in (0, 1):
             k = kpis(i)
@@ -86,6 +105,22 @@ def main():
             before = [r for r in chat if r['t'] < cut]
             during = [r for r in chat if cut + 1.5 < r['t'] < back]
             after = [r for r in chat if r['t'] > back + 2.5]
+            if i == 0:
+                video = [r for r in k if r['service'] == 'video']
+                steady = [r['metrics'] for r in video if t0 + 1.5 < r['t'] < cut - 0.5]
+                rate = sum(m['bitrate_kbps'] for m in steady) / max(len(steady), 1)
+                check('video bitrate within 3 %% of 1500 kbit/s over %d s' % len(steady),
+                      len(steady) >= 19 and abs(rate - 1500) <= 45, rate)
+                check('no video loss and little jitter before the cut',
+                      all(m['loss'] == 0 and m['jitter_ms'] < 20 and not m['stalled']
+                          for m in steady), steady[:3])
+                cut_v = [r['metrics'] for r in video if cut + 1.5 < r['t'] < back]
+                check('video stalls while the link is down',
+                      cut_v and all(m['stalled'] for m in cut_v), cut_v[:3])
+                rec_v = [r['metrics'] for r in video if r['t'] > back + 2]
+                check('video resumes when the link returns',
+                      rec_v and not rec_v[-1]['stalled'] and rec_v[-1]['bitrate_kbps'] > 1000 and
+                      rec_v[-1]['stalls'] >= 1, rec_v[-2:])
             check('h%d chat answered before the cut' % i,
                   len(before) >= 5 and all(r['metrics']['ok'] for r in before),
                   [r['metrics'] for r in before if not r['metrics']['ok']][:3] or len(before))
