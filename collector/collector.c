@@ -862,6 +862,12 @@ col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx)
 }
 
 void
+col_manifest_set(struct collector *c, const char *key, json_t *value)
+{
+    json_object_set_new(c->manifest_base, key, value);
+}
+
+void
 col_finish(struct collector *c, const char *status)
 {
     if (!c) {

@@ -86,6 +86,9 @@ int col_sweep(struct collector *c, long k, double scheduled_s);
  * "failed"), closes the files and frees 'c'.  Accepts NULL. */
 void col_finish(struct collector *c, const char *status);
 
+/* Sets 'key' of the manifest to 'value' (consumed) from now on. */
+void col_manifest_set(struct collector *c, const char *key, json_t *value);
+
 /* Sweep durations so far: median and 95th percentile in seconds. */
 void col_sweep_times(const struct collector *c, double *p50, double *p95);
 

@@ -15,7 +15,10 @@
 #                                     -> {"id": 6, "ok": true, "pid": 1234}
 #   {"id": 6, "cmd": "tcpcheck", "pairs": [["u1h1", "10.0.1.1"]], "timeout": 2}
 #                                     -> {"id": 6, "ok": true, "failed": [...]}
-#   {"id": 7, "cmd": "stop"}
+#   {"id": 7, "cmd": "agents", "program": "/path/simtraffic", "dir": "/run/dir/traffic"}
+#                 starts one traffic agent per host with DIR/<host>.json
+#   {"id": 8, "cmd": "agents_stop"}  stops them (SIGTERM: they flush their KPIs)
+#   {"id": 9, "cmd": "stop"}
 #
 # End of input (simrun went away) and SIGTERM stop the network too.
 # Every answer carries "ok" and, when false, "error".  Events simrun did not
@@ -61,6 +64,7 @@ class Runtime(object):
         self.stopped_switches = set()
         self.listeners = []
         self.spawned = []
+        self.agents = []
 
     def send(self, obj):
         try:
@@ -204,6 +208,34 @@ class Runtime(object):
         self.spawned.append(proc)
         return {'pid': proc.pid}
 
+    def do_agents(self, msg):
+        program, folder = msg['program'], msg['dir']
+        for host in self.net.hosts:
+            plan = os.path.join(folder, host.name + '.json')
+            if not os.path.exists(plan):
+                continue
+            self.agents.append(host.popen(
+                [program, '--plan', plan,
+                 '--kpi', os.path.join(folder, host.name + '.kpi.jsonl'),
+                 '--log', os.path.join(folder, host.name + '.log')],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return {'agents': len(self.agents)}
+
+    def do_agents_stop(self, msg):
+        for proc in self.agents:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.time() + 5
+        for proc in self.agents:
+            try:
+                proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        stopped = len(self.agents)
+        self.agents = []
+        return {'stopped': stopped}
+
     def do_tcpcheck(self, msg):
         timeout = int(msg.get('timeout', 2))
         procs = []
@@ -226,7 +258,8 @@ class Runtime(object):
         handlers = {'ready': lambda m: {}, 'link': self.do_link,
                     'switch': self.do_switch, 'host': self.do_host,
                     'run': self.do_run, 'spawn': self.do_spawn,
-                    'tcpcheck': self.do_tcpcheck}
+                    'tcpcheck': self.do_tcpcheck, 'agents': self.do_agents,
+                    'agents_stop': self.do_agents_stop}
         for line in sys.stdin:
             line = line.strip()
             if not line:
@@ -257,6 +290,7 @@ class Runtime(object):
     def stop(self):
         # Once stopping, a SIGTERM must not cut the cleanup short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.do_agents_stop({})
         for proc in self.listeners + self.spawned:
             if proc.poll() is None:
                 proc.kill()

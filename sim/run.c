@@ -11,12 +11,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 #include "collector.h"
 #include "dataset.h"
 #include "faultenv.h"
 #include "log.h"
 #include "proc.h"
+#include "traffic_plan.h"
 #include "util.h"
 
 enum ep_state { EP_PENDING, EP_ACTIVE, EP_DONE };
@@ -40,6 +43,7 @@ struct exec {
     double wall0;
     bool progress;
     bool died;                /* a child of the runtime failed */
+    bool agents;              /* the traffic agents are running */
     struct sim_run_summary *sum;
 };
 
@@ -226,6 +230,89 @@ tick(void *ctx, struct collector *c, long k, double t_s)
     return rc == 0;
 }
 
+/* simtraffic lives beside simrun. */
+static char *
+agent_path(void)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash;
+
+    if (n <= 0) {
+        return NULL;
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    if (!slash) {
+        return NULL;
+    }
+    *slash = '\0';
+    return xasprintf("%s/simtraffic", self);
+}
+
+/* Writes every host's plan and starts the agents (traffic starts with the
+ * warm-up).  Without the agent, the run goes on without traffic and the
+ * manifest says why. */
+static void
+start_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
+             const char *dir)
+{
+    char *program = agent_path(), *folder = xasprintf("%s/traffic", dir);
+    struct sr_error err = { 0 };
+    json_t *answer = NULL;
+
+    if (!program || access(program, X_OK) < 0) {
+        col_manifest_set(x->col, "traffic",
+                         json_pack("{s:b, s:s}", "generated", 0, "why",
+                                   "simtraffic was not found beside simrun"));
+        SR_WARN("no traffic: simtraffic was not found beside simrun");
+    } else if (mkdir(folder, 0755) < 0 && errno != EEXIST) {
+        SR_WARN("no traffic: cannot create '%s': %s", folder, strerror(errno));
+    } else if (sim_write_traffic_plans(plan, folder, &err) < 0 ||
+               sim_runtime_command(rt, json_pack("{s:s, s:s, s:s}", "cmd", "agents", "program",
+                                                 program, "dir", folder),
+                                   60, &answer, &err) < 0) {
+        SR_WARN("no traffic: %s", err.msg);
+        col_manifest_set(x->col, "traffic", json_pack("{s:b, s:s}", "generated", 0, "why",
+                                                      err.msg));
+    } else {
+        SR_INFO("traffic: %lld agents started",
+                (long long) json_integer_value(json_object_get(answer, "agents")));
+        x->agents = true;
+    }
+    json_decref(answer);
+    free(program);
+    free(folder);
+}
+
+/* Stops the agents and joins their KPIs into traffic.jsonl. */
+static void
+stop_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
+            const char *dir)
+{
+    char *folder = xasprintf("%s/traffic", dir), *out = xasprintf("%s/traffic.jsonl", dir);
+    struct sr_error err = { 0 };
+    json_t *counts = json_object();
+    long n;
+
+    if (x->agents) {
+        if (sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, NULL, &err) < 0) {
+            SR_WARN("stopping the traffic agents: %s", err.msg);
+        }
+        n = sim_gather_kpis(plan, folder, out, counts, &err);
+        if (n < 0) {
+            SR_WARN("%s", err.msg);
+        }
+        col_manifest_set(x->col, "traffic", json_pack("{s:b, s:I, s:O, s:s}", "generated", 1,
+                                                      "records", (json_int_t) (n > 0 ? n : 0),
+                                                      "records_per_service", counts, "file",
+                                                      "traffic.jsonl"));
+    }
+    json_decref(counts);
+    free(folder);
+    free(out);
+}
+
 int
 sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_run_summary *sum,
         struct sr_error *err)
@@ -282,10 +369,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     }
     co.dir = sum->dir;
     co.manifest = sim_manifest_base(plan, "embedded", cfg.url);
-    json_object_set_new(co.manifest, "traffic",
-                        json_pack("{s:b, s:s}", "generated", 0, "why",
-                                  "simtraffic (the traffic agents) is not built yet; the "
-                                  "scenario's [traffic] section is not played"));
+    json_object_set_new(co.manifest, "traffic", json_pack("{s:b}", "generated", 0));
     json_object_set_new(co.manifest, "ready_s", json_real(round(sum->ready_s * 10) / 10));
     sws = sim_col_switches(plan);
     x.col = x.fe.env.ctl ? col_new(&co, sws, plan->topo->nsw, faults, x.neps, ctl, err) : NULL;
@@ -300,6 +384,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         goto out;
     }
     x.progress = !o->quiet && isatty(2);
+    start_agents(&x, plan, rt, sum->dir);
     SR_INFO("running for %.0f s (warm-up %.0f s, %zu fault episode%s)",
             (double) plan->duration_ms / 1000.0, (double) scn->warmup_ms / 1000.0, x.neps,
             x.neps == 1 ? "" : "s");
@@ -316,6 +401,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     if (!sig && sr_signals_pending()) {
         sig = sr_signals_pending();
     }
+    stop_agents(&x, plan, rt, sum->dir);
     sum->status = sig ? "interrupted" : x.died ? "failed" : "complete";
     rc = sig ? sig : x.died ? -1 : 0;
     if (rc < 0) {

@@ -58,7 +58,7 @@ def windows(evs):
 
 def check_run(d, name):
     for f in ('samples.csv', 'ports.csv', 'flows.csv', 'samples.jsonl', 'ports.jsonl',
-              'flows.jsonl', 'faults.jsonl', 'manifest.json', 'topology.json'):
+              'flows.jsonl', 'faults.jsonl', 'traffic.jsonl', 'manifest.json', 'topology.json'):
         check('%s: %s exists' % (name, f), os.path.exists(os.path.join(d, f)))
     m = json.load(open(os.path.join(d, 'manifest.json')))
     samples = rows(d, 'samples.csv')
@@ -79,8 +79,32 @@ def check_run(d, name):
     for e in evs:
         kinds.setdefault(e['id'], []).append(e['event'])
     check('%s: each fault injected, verified, reverted' % name,
-          len(kinds) == 3 and all(k == ['inject', 'verified', 'revert', 'reverted']
+          len(kinds) == 3 and all([e for e in k if e != 'healed'] ==
+                                  ['inject', 'verified', 'revert', 'reverted']
                                   for k in kinds.values()), kinds)
+    # Traffic: the agents ran, and video viewers behind the drop rule stall
+    # while it is in place and recover after.
+    check('%s: traffic recorded' % name, m['traffic']['generated'] and
+          m['traffic']['records_per_service'].get('video', 0) > 0, m['traffic'])
+    recs = [json.loads(line) for line in open(os.path.join(d, 'traffic.jsonl'))]
+    drop = [e for e in evs if e['id'] == 1]
+    t_inj = [e['time'] for e in drop if e['event'] == 'verified'][0]
+    t_rev = [e['time'] for e in drop if e['event'] == 'reverted'][0]
+
+    def epoch(iso):
+        return time.mktime(time.strptime(iso[:19], '%Y-%m-%dT%H:%M:%S')) - time.timezone + \
+            float('0.' + iso[20:23])
+    a, b = epoch(t_inj), epoch(t_rev)
+    video = {}
+    for r in recs:
+        if r['service'] == 'video' and r['metrics'].get('ok'):
+            video.setdefault(r['host'], []).append((r['t'], r['metrics']['bitrate_kbps']))
+    hit = [h for h, v in video.items()
+           if all(k < 100 for t, k in v if a + 1.5 < t < b) and
+           [k for t, k in v if a + 1.5 < t < b] and
+           all(k > 1000 for t, k in v if b + 2.5 < t < b + 5.5)]
+    check('%s: a video viewer behind the drop rule stalls and recovers' % name, hit,
+          {h: [(round(t - a, 1), k) for t, k in v if a - 2 < t < b + 6] for h, v in video.items()})
     w = windows(evs)
     bad = []
     for r in samples:
@@ -142,7 +166,7 @@ def main():
     check('interrupted files are valid and shorter',
           0 < len(samples) == m['rows']['samples'] and
           len({r['sweep'] for r in samples}) < 30, len(samples))
-    evs = [e['event'] for e in events(d) if e['id'] == 1]
+    evs = [e['event'] for e in events(d) if e['id'] == 1 and e['event'] != 'healed']
     check('the active fault was reverted before teardown',
           evs == ['inject', 'verified', 'revert', 'reverted'], evs)
     check('interrupted run leaves a clean machine', machine_clean())
