@@ -79,6 +79,41 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
                                           (double) s->traffic.broadcast.every_ms / 1000.0,
                                           "address", "10.255.255.255", "send", user));
         }
+        if (s->traffic.web.enabled && !user) {
+            json_object_set_new(roles, "web", json_pack("{s:b}", "serve", 1));
+        } else if (s->traffic.web.enabled && nservers) {
+            json_t *list = json_array();
+
+            for (size_t v = 0; v < nservers; v++) {
+                char sip[32];
+
+                topo_format_ip(t->host[servers[v]].ip, sip, sizeof sip);
+                json_array_append_new(list, json_string(sip));
+            }
+            json_object_set_new(roles, "web", json_pack("{s:o, s:f}", "servers", list, "per_min",
+                                                        s->traffic.web.per_min));
+        }
+        if (s->traffic.mail.enabled) {
+            /* Users send to servers; servers send to users. */
+            json_t *list = json_array(), *v;
+            size_t n;
+
+            if (user) {
+                for (size_t k2 = 0; k2 < nservers; k2++) {
+                    char sip[32];
+
+                    topo_format_ip(t->host[servers[k2]].ip, sip, sizeof sip);
+                    json_array_append_new(list, json_string(sip));
+                }
+            } else {
+                json_array_foreach(user_ips, n, v) {
+                    json_array_append(list, v);
+                }
+            }
+            json_object_set_new(roles, "mail", json_pack("{s:b, s:f, s:o}", "listen", 1,
+                                                         "per_min", s->traffic.mail.per_min,
+                                                         "to", list));
+        }
         if (s->traffic.video.enabled && !user) {
             json_object_set_new(roles, "video", json_pack("{s:b}", "serve", 1));
         } else if (viewer[i]) {

@@ -268,7 +268,9 @@ main(int argc, char **argv)
         int (*start)(struct tr_agent *, json_t *, struct sr_error *);
     } services[] = { { "chat", tr_chat_start },
                      { "broadcast", tr_broadcast_start },
-                     { "video", tr_video_start } };
+                     { "video", tr_video_start },
+                     { "web", tr_web_start },
+                     { "mail", tr_mail_start } };
 
     while ((c = getopt_long(argc, argv, "p:k:l:d:h", opts, NULL)) != -1) {
         switch (c) {

@@ -51,9 +51,19 @@ void tr_warn(struct tr_agent *a, const char *service, const char *fmt, ...)
 /* An exponentially distributed interval with mean 'mean_s'. */
 double tr_exp(struct tr_agent *a, double mean_s);
 
+/* libcurl on the loop (curlloop.c): 'done' gets each finished transfer
+ * (the easy handle, removed from the multi handle; the callee cleans it). */
+struct tr_curl;
+typedef void tr_curl_done_fn(void *ctx, void *easy, int result);
+struct tr_curl *tr_curl_new(struct tr_agent *a, tr_curl_done_fn *done, void *ctx,
+                            struct sr_error *err);
+void tr_curl_add(struct tr_curl *c, void *easy);
+
 /* Services: each starts its roles from its part of the plan. */
 int tr_chat_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 int tr_broadcast_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 int tr_video_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
+int tr_web_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
+int tr_mail_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 
 #endif

@@ -52,8 +52,17 @@ def plan(i, path):
     roles = {'chat': {'listen': True, 'per_min': 240, 'peers': [IP[1 - i]], 'timeout_s': 1},
              'broadcast': {'every_s': 1, 'address': '10.77.0.255'}}
     roles['video'] = {'serve': True} if i == 1 else {'servers': [IP[1]], 'bitrate_kbps': 1500}
+    roles['web'] = {'serve': True} if i == 1 else {'servers': [IP[1]], 'per_min': 60}
+    roles['mail'] = {'listen': True, 'per_min': 30, 'to': [IP[1 - i]]}
     with open(path, 'w') as fh:
         json.dump({'host': 'h%d' % i, 'seed': i, 'roles': roles}, fh)
+
+
+def fnv1a(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return '%016x' % h
 
 
 def kpis(i):
@@ -89,6 +98,24 @@ def main():
                   (probe.returncode, probe.stdout))
         else:
             check('ffprobe is installed (setup.sh installs ffmpeg)', False)
+        page = subprocess.run(['ip', 'netns', 'exec', NS[0], 'curl', '-s', '-m', '5',
+                               'http://%s/' % IP[1]], capture_output=True, text=True)
+        obj = subprocess.run(['ip', 'netns', 'exec', NS[0], 'curl', '-s', '-m', '5', '-o',
+                              '/dev/null', '-w', '%{http_code} %{size_download}',
+                              'http://%s/obj/3' % IP[1]], capture_output=True, text=True)
+        body = os.path.join(TMP, 'mail.txt')
+        with open(body, 'w') as fh:
+            fh.write('From: <curl@simrun.test>\r\nSubject: by curl\r\n\r\nhello from curl\r\n')
+        smtp = subprocess.run(['ip', 'netns', 'exec', NS[0], 'curl', '-s', '-m', '5',
+                               'smtp://%s/client' % IP[1], '--mail-from', '<curl@simrun.test>',
+                               '--mail-rcpt', '<postmaster@[%s]>' % IP[1], '-T', body],
+                              capture_output=True, text=True)
+        check('curl delivers a mail', smtp.returncode == 0, smtp.stderr)
+        curl_digest = fnv1a(b'From: <curl@simrun.test>\r\nSubject: by curl\r\n\r\n'
+                            b'hello from curl\r\n')
+        check('curl fetches the page and an object',
+              page.stdout.count('<img src=') == 11 and
+              obj.stdout == '200 %d' % (2048 + (3 * 7919 % 59) * 1024), (page.stdout[:80], obj.stdout))
         time.sleep(max(0, t0 + 22 - time.time()))
         cut = time.time()
         sh('ip', 'netns', 'exec', NS[0], 'ip', 'link', 'set', 'srt-va', 'down')
@@ -117,10 +144,32 @@ def main():
                 cut_v = [r['metrics'] for r in video if cut + 1.5 < r['t'] < back]
                 check('video stalls while the link is down',
                       cut_v and all(m['stalled'] for m in cut_v), cut_v[:3])
+                web = [r['metrics'] for r in k if r['service'] == 'web']
+                web_ok = [m for m in web if m['ok']]
+                objects = sum(2048 + (n * 7919 % 59) * 1024 for n in range(1, 12))
+                check('web pages complete with all objects',
+                      len(web_ok) >= 5 and all(m['objects'] == 11 and m['bytes'] > objects and
+                                               m['status'] == 200 for m in web_ok),
+                      web[:3])
                 rec_v = [r['metrics'] for r in video if r['t'] > back + 2]
                 check('video resumes when the link returns',
                       rec_v and not rec_v[-1]['stalled'] and rec_v[-1]['bitrate_kbps'] > 1000 and
                       rec_v[-1]['stalls'] >= 1, rec_v[-2:])
+            # Mail: every mail this host sent before the cut arrived with
+            # the same content (digest) at the other host.
+            other = kpis(1 - i)
+            got = {r['metrics']['digest'] for r in other
+                   if r['service'] == 'mail' and r['metrics'].get('role') == 'receiver'}
+            mine = [r['metrics'] for r in k if r['service'] == 'mail' and
+                    r['metrics'].get('role') == 'sender' and r['t'] < cut]
+            if i == 1:
+                check('the mail curl sent arrived with its content',
+                      curl_digest in {r['metrics']['digest'] for r in k
+                                      if r['service'] == 'mail' and
+                                      r['metrics'].get('role') == 'receiver'})
+            check('h%d mails delivered with the right content' % i,
+                  len(mine) >= 3 and all(m['ok'] and m['digest'] in got for m in mine),
+                  (mine[:2], len(got)))
             check('h%d chat answered before the cut' % i,
                   len(before) >= 5 and all(r['metrics']['ok'] for r in before),
                   [r['metrics'] for r in before if not r['metrics']['ok']][:3] or len(before))
