@@ -72,6 +72,21 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
                                           s->traffic.chat.per_min, "peers", peers, "timeout_s",
                                           2.0));
         }
+        if (s->traffic.p2p.enabled && user) {
+            json_t *peers = json_array(), *v;
+            size_t n;
+
+            json_array_foreach(user_ips, n, v) {
+                if (strcmp(json_string_value(v), ip)) {
+                    json_array_append(peers, v);
+                }
+            }
+            json_object_set_new(roles, "p2p",
+                                json_pack("{s:b, s:f, s:[f, f], s:o}", "listen", 1, "per_min",
+                                          s->traffic.p2p.per_min, "size_mb",
+                                          s->traffic.p2p.file_mb_min, s->traffic.p2p.file_mb_max,
+                                          "peers", peers));
+        }
         if (s->traffic.broadcast.enabled) {
             /* Hosts share 10.0.0.0/8: its broadcast address. */
             json_object_set_new(roles, "broadcast",

@@ -270,7 +270,8 @@ main(int argc, char **argv)
                      { "broadcast", tr_broadcast_start },
                      { "video", tr_video_start },
                      { "web", tr_web_start },
-                     { "mail", tr_mail_start } };
+                     { "mail", tr_mail_start },
+                     { "p2p", tr_p2p_start } };
 
     while ((c = getopt_long(argc, argv, "p:k:l:d:h", opts, NULL)) != -1) {
         switch (c) {

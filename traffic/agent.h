@@ -65,5 +65,6 @@ int tr_broadcast_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 int tr_video_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 int tr_web_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 int tr_mail_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
+int tr_p2p_start(struct tr_agent *a, json_t *plan, struct sr_error *err);
 
 #endif

@@ -103,6 +103,10 @@ def check_run(d, name):
            if all(k < 100 for t, k in v if a + 1.5 < t < b) and
            [k for t, k in v if a + 1.5 < t < b] and
            all(k > 1000 for t, k in v if b + 2.5 < t < b + 5.5)]
+    p2p = [r['metrics'] for r in recs if r['service'] == 'p2p' and r['metrics'].get('ok')]
+    check('%s: p2p files complete, from three peers at once' % name,
+          len(p2p) >= 3 and all(m['complete'] and m['bytes'] == m['size'] and m['peers'] == 3
+                                for m in p2p), p2p[:3])
     check('%s: a video viewer behind the drop rule stalls and recovers' % name, hit,
           {h: [(round(t - a, 1), k) for t, k in v if a - 2 < t < b + 6] for h, v in video.items()})
     w = windows(evs)

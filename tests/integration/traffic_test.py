@@ -54,6 +54,7 @@ def plan(i, path):
     roles['video'] = {'serve': True} if i == 1 else {'servers': [IP[1]], 'bitrate_kbps': 1500}
     roles['web'] = {'serve': True} if i == 1 else {'servers': [IP[1]], 'per_min': 60}
     roles['mail'] = {'listen': True, 'per_min': 30, 'to': [IP[1 - i]]}
+    roles['p2p'] = {'listen': True, 'per_min': 12, 'size_mb': [0.5, 3], 'peers': [IP[1 - i]]}
     with open(path, 'w') as fh:
         json.dump({'host': 'h%d' % i, 'seed': i, 'roles': roles}, fh)
 
@@ -167,6 +168,10 @@ def main():
                       curl_digest in {r['metrics']['digest'] for r in k
                                       if r['service'] == 'mail' and
                                       r['metrics'].get('role') == 'receiver'})
+            files = [r['metrics'] for r in k if r['service'] == 'p2p' and r['t'] < cut]
+            check('h%d p2p files complete with the right byte counts' % i,
+                  len(files) >= 2 and all(m['ok'] and m['complete'] and m['bytes'] == m['size']
+                                          for m in files), files[:3])
             check('h%d mails delivered with the right content' % i,
                   len(mine) >= 3 and all(m['ok'] and m['digest'] in got for m in mine),
                   (mine[:2], len(got)))
