@@ -36,6 +36,7 @@ struct tr_agent {
     size_t ntimers, cap;
     uint64_t next_id;
     char *host;
+    char *ip;
     struct sr_rng rng;
     FILE *kpi, *log;
 };
@@ -76,6 +77,12 @@ const char *
 tr_host(const struct tr_agent *a)
 {
     return a->host;
+}
+
+const char *
+tr_ip(const struct tr_agent *a)
+{
+    return a->ip;
 }
 
 double
@@ -307,6 +314,9 @@ main(int argc, char **argv)
         return 2;
     }
     a.host = xstrdup(json_string_value(json_object_get(plan, "host")));
+    if (json_is_string(json_object_get(plan, "ip"))) {
+        a.ip = xstrdup(json_string_value(json_object_get(plan, "ip")));
+    }
     sr_rng_seed(&a.rng, (uint64_t) json_integer_value(json_object_get(plan, "seed")), 5);
     a.kpi = kpi_path ? fopen(kpi_path, "a") : stdout;
     a.log = log_path ? fopen(log_path, "a") : stderr;

@@ -39,6 +39,8 @@ double tr_mono(void);
 
 struct sr_rng *tr_rng(struct tr_agent *a);
 const char *tr_host(const struct tr_agent *a);
+/* The host's address from the plan ("ip"), or NULL. */
+const char *tr_ip(const struct tr_agent *a);
 
 /* Writes one KPI record: time, host, service, peer and 'metrics' (an
  * object, consumed). */

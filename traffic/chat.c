@@ -222,6 +222,7 @@ accept_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
 int
 tr_chat_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
 {
+    (void) err;
     struct chat *c = xcalloc(1, sizeof *c);
     json_t *peers = json_object_get(plan, "peers"), *v;
     double per_min = json_number_value(json_object_get(plan, "per_min"));
@@ -235,16 +236,15 @@ tr_chat_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
 
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (fd < 0 || bind(fd, (struct sockaddr *) &at, sizeof at) < 0 || listen(fd, 128) < 0) {
-            int e = errno;
-
+            /* Without the listener the host still sends its messages. */
+            tr_warn(a, "chat", "cannot listen on port %d: %s; sending only", SR_PORT_CHAT,
+                    strerror(errno));
             if (fd >= 0) {
                 close(fd);
             }
-            free(c);
-            return sr_error_set(err, SR_EIO, "cannot listen on port %d: %s", SR_PORT_CHAT,
-                                strerror(e));
+        } else {
+            tr_watch(a, fd, EPOLLIN, accept_io, c);
         }
-        tr_watch(a, fd, EPOLLIN, accept_io, c);
     }
     json_array_foreach(peers, i, v) {
         if (json_is_string(v)) {

@@ -284,6 +284,7 @@ tr_mail_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
     struct mail *m = xcalloc(1, sizeof *m);
     json_t *to = json_object_get(plan, "to"), *v;
     double per_min = json_number_value(json_object_get(plan, "per_min"));
+    const char *self = tr_ip(a);
     size_t i;
 
     m->a = a;
@@ -304,7 +305,10 @@ tr_mail_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
         tr_watch(a, fd, EPOLLIN, smtp_accept, m);
     }
     json_array_foreach(to, i, v) {
-        if (json_is_string(v)) {
+        /* libcurl's SMTP client waits for the reply to the end of DATA in a
+         * blocking call: mailing this very agent would deadlock its loop
+         * until curl's timeout, so its own address is skipped. */
+        if (json_is_string(v) && (!self || strcmp(json_string_value(v), self))) {
             m->to = xrealloc(m->to, (m->nto + 1) * sizeof *m->to);
             m->to[m->nto++] = xstrdup(json_string_value(v));
         }

@@ -192,6 +192,32 @@ def main():
             check('h%d records carry time, host, service, peer, metrics' % i,
                   all(set(r) == {'t', 'host', 'service', 'peer', 'metrics'} and
                       r['host'] == 'h%d' % i and r['t'] > t0 for r in k))
+        # A port in use and an unreachable peer: a clear error in the log,
+        # and the agent goes on with its other roles.
+        holder = subprocess.Popen(['ip', 'netns', 'exec', NS[0], '/usr/bin/python3', '-c',
+                                   'import socket,time; s=socket.socket(); '
+                                   's.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); '
+                                   's.bind(("0.0.0.0", 5222)); s.listen(1); time.sleep(30)'])
+        time.sleep(0.5)
+        p = os.path.join(TMP, 'busy.json')
+        with open(p, 'w') as fh:
+            json.dump({'host': 'busy', 'seed': 9, 'roles': {
+                'chat': {'listen': True, 'per_min': 600, 'peers': ['10.77.0.99'], 'timeout_s': 1},
+                'broadcast': {'every_s': 1, 'address': '10.77.0.255'}}}, fh)
+        kpi, log = os.path.join(TMP, 'busy.jsonl'), os.path.join(TMP, 'busy.log')
+        subprocess.run(['ip', 'netns', 'exec', NS[0], AGENT, '--plan', p, '--kpi', kpi, '--log',
+                        log, '--duration', '4'], timeout=30)
+        holder.kill()
+        holder.wait()
+        logged = open(log).read() if os.path.exists(log) else ''
+        recs = [json.loads(line) for line in open(kpi)] if os.path.exists(kpi) else []
+        check('a port in use is a clear error in the log',
+              'chat: cannot listen on port 5222: Address already in use' in logged, logged)
+        check('the agent keeps its other roles',
+              any(r['service'] == 'broadcast' for r in recs), recs[:3])
+        check('an unreachable peer shows as chat failures',
+              any(r['service'] == 'chat' and not r['metrics']['ok'] for r in recs) and
+              not any(r['service'] == 'chat' and r['metrics']['ok'] for r in recs), recs[:3])
         bad = os.path.join(TMP, 'bad.json')
         with open(bad, 'w') as fh:
             fh.write('{"host": "x", "roles": [')
