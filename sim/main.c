@@ -709,6 +709,7 @@ cmd_run(int argc, char **argv)
     printf("  ready in       %.1f s\n", sum.ready_s);
     printf("  sweeps         %ld (%ld samples rows, %ld gap%s)\n", sum.sweeps, sum.rows,
            sum.gaps, sum.gaps == 1 ? "" : "s");
+    printf("  rows per label %s\n", sum.labels[0] ? sum.labels : "-");
     printf("  faults         %d injected, %d verified, %d reverted, %d failed, %d healed by "
            "the controller\n",
            sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed);

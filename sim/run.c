@@ -216,9 +216,22 @@ tick(void *ctx, struct collector *c, long k, double t_s)
     x->sum->sweeps = k + 1;
     if (x->progress) {
         double total = (double) x->plan->duration_ms / 1000.0;
+        const char *next = NULL;
+        double next_at = 0;
 
-        fprintf(stderr, "\r  %5.0f / %.0f s   sweep %-6ld  fault: %-22s", t_s, total, k + 1,
-                active ? active : "none");
+        for (size_t i = 0; i < x->neps && !next; i++) {
+            if (x->eps[i].state == EP_PENDING) {
+                next = x->eps[i].e->type->name;
+                next_at = (double) x->eps[i].e->at_ms / 1000.0;
+            }
+        }
+        fprintf(stderr, "\r  %s %5.0f / %.0f s  sweep %-5ld rows %-7ld fault %-20s next %s",
+                t_s < (double) x->plan->scn->warmup_ms / 1000.0 ? "warm-up" : "running", t_s,
+                total, k + 1, (k + 1) * (long) x->plan->topo->nsw, active ? active : "-",
+                next ? next : "-");
+        if (next) {
+            fprintf(stderr, " at %.0f s  ", next_at);
+        }
         fflush(stderr);
     }
     rc = sim_runtime_watch(x->fe.rt, 0, &err);
@@ -416,6 +429,21 @@ out:
         col_finish(x.col, sum->status);
         m = json_load_file(mpath, 0, NULL);
         sum->rows = (long) json_integer_value(json_object_get(json_object_get(m, "rows"), "samples"));
+        {
+            const char *label;
+            json_t *v;
+            size_t used = 0;
+
+            json_object_foreach(json_object_get(m, "rows_per_label"), label, v) {
+                int w = snprintf(sum->labels + used, sizeof sum->labels - used, "%s%s %lld",
+                                 used ? ", " : "", label, (long long) json_integer_value(v));
+
+                if (w < 0 || (size_t) w >= sizeof sum->labels - used) {
+                    break;
+                }
+                used += (size_t) w;
+            }
+        }
         sum->gaps = (long) json_array_size(json_object_get(m, "gaps"));
         json_decref(m);
         free(mpath);

@@ -20,6 +20,7 @@ struct sim_run_summary {
     char dir[512];
     double ready_s;
     long sweeps, rows, gaps;
+    char labels[256];         /* "normal 2100, drop_service 900" */
     int injected, verified, reverted, failed, healed;
     const char *status;       /* "complete", "interrupted", "failed" */
 };
