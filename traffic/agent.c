@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +129,28 @@ tr_unwatch(struct tr_agent *a, int fd)
         epoll_ctl(a->ep, EPOLL_CTL_DEL, fd, NULL);
         a->watches[fd].used = false;
     }
+}
+
+int
+tr_listen(struct tr_agent *a, int port, const char *what, tr_io_fn *fn, void *ctx,
+          struct sr_error *err)
+{
+    struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *) &at, sizeof at) < 0 || listen(fd, 128) < 0) {
+        int e = errno;
+
+        if (fd >= 0) {
+            close(fd);
+        }
+        return sr_error_set(err, SR_EIO, "cannot listen on %s port %d: %s", what, port,
+                            strerror(e));
+    }
+    return tr_watch(a, fd, EPOLLIN, fn, ctx);
 }
 
 static void

@@ -28,6 +28,12 @@ int tr_watch(struct tr_agent *a, int fd, uint32_t events, tr_io_fn *fn, void *ct
 int tr_rewatch(struct tr_agent *a, int fd, uint32_t events);
 void tr_unwatch(struct tr_agent *a, int fd);
 
+/* Listens on TCP 'port' (all addresses) and calls 'fn' when connections
+ * wait to be accepted.  Fills 'err' ("cannot listen on <what> port N: ...")
+ * on failure. */
+int tr_listen(struct tr_agent *a, int port, const char *what, tr_io_fn *fn, void *ctx,
+              struct sr_error *err);
+
 /* Calls 'fn' after 'delay_s' seconds; returns a timer id (> 0). */
 uint64_t tr_after(struct tr_agent *a, double delay_s, tr_timer_fn *fn, void *ctx);
 void tr_cancel(struct tr_agent *a, uint64_t id);

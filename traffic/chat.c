@@ -231,19 +231,11 @@ tr_chat_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
     c->timeout_s = json_is_number(json_object_get(plan, "timeout_s"))
                        ? json_number_value(json_object_get(plan, "timeout_s")) : 2.0;
     if (json_is_true(json_object_get(plan, "listen"))) {
-        struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_CHAT) };
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+        struct sr_error lerr = { 0 };
 
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &at, sizeof at) < 0 || listen(fd, 128) < 0) {
-            /* Without the listener the host still sends its messages. */
-            tr_warn(a, "chat", "cannot listen on port %d: %s; sending only", SR_PORT_CHAT,
-                    strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-            }
-        } else {
-            tr_watch(a, fd, EPOLLIN, accept_io, c);
+        /* Without the listener the host still sends its messages. */
+        if (tr_listen(a, SR_PORT_CHAT, "chat", accept_io, c, &lerr) < 0) {
+            tr_warn(a, "chat", "%s; sending only", lerr.msg);
         }
     }
     json_array_foreach(peers, i, v) {

@@ -289,20 +289,9 @@ tr_mail_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
 
     m->a = a;
     if (json_is_true(json_object_get(plan, "listen"))) {
-        struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_SMTP) };
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &at, sizeof at) < 0 || listen(fd, 64) < 0) {
-            int e = errno;
-
-            if (fd >= 0) {
-                close(fd);
-            }
-            return sr_error_set(err, SR_EIO, "cannot listen on SMTP port %d: %s", SR_PORT_SMTP,
-                                strerror(e));
+        if (tr_listen(a, SR_PORT_SMTP, "SMTP", smtp_accept, m, err) < 0) {
+            return -SR_EIO;
         }
-        tr_watch(a, fd, EPOLLIN, smtp_accept, m);
     }
     json_array_foreach(to, i, v) {
         /* libcurl's SMTP client waits for the reply to the end of DATA in a

@@ -363,20 +363,9 @@ tr_p2p_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
         p->min_mb = p->max_mb = 1;
     }
     if (json_is_true(json_object_get(plan, "listen"))) {
-        struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_P2P) };
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &at, sizeof at) < 0 || listen(fd, 64) < 0) {
-            int e = errno;
-
-            if (fd >= 0) {
-                close(fd);
-            }
-            return sr_error_set(err, SR_EIO, "cannot listen on p2p port %d: %s", SR_PORT_P2P,
-                                strerror(e));
+        if (tr_listen(a, SR_PORT_P2P, "p2p", seed_accept, p, err) < 0) {
+            return -SR_EIO;
         }
-        tr_watch(a, fd, EPOLLIN, seed_accept, p);
     }
     json_array_foreach(peers, i, v) {
         if (json_is_string(v)) {

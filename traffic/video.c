@@ -644,20 +644,9 @@ tr_video_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
                           ? json_number_value(json_object_get(plan, "bitrate_kbps")) : 1500;
     parameter_sets(v->sprop, sizeof v->sprop);
     if (json_is_true(json_object_get(plan, "serve"))) {
-        struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_RTSP) };
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &at, sizeof at) < 0 || listen(fd, 64) < 0) {
-            int e = errno;
-
-            if (fd >= 0) {
-                close(fd);
-            }
-            return sr_error_set(err, SR_EIO, "cannot listen on RTSP port %d: %s", SR_PORT_RTSP,
-                                strerror(e));
+        if (tr_listen(a, SR_PORT_RTSP, "RTSP", accept_io, v, err) < 0) {
+            return -SR_EIO;
         }
-        tr_watch(a, fd, EPOLLIN, accept_io, v);
     }
     json_array_foreach(servers, i, s) {
         struct viewer *w;

@@ -297,20 +297,9 @@ tr_web_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
 
     w->a = a;
     if (json_is_true(json_object_get(plan, "serve"))) {
-        struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_HTTP) };
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &at, sizeof at) < 0 || listen(fd, 128) < 0) {
-            int e = errno;
-
-            if (fd >= 0) {
-                close(fd);
-            }
-            return sr_error_set(err, SR_EIO, "cannot listen on HTTP port %d: %s", SR_PORT_HTTP,
-                                strerror(e));
+        if (tr_listen(a, SR_PORT_HTTP, "HTTP", haccept_io, w, err) < 0) {
+            return -SR_EIO;
         }
-        tr_watch(a, fd, EPOLLIN, haccept_io, w);
     }
     json_array_foreach(servers, i, v) {
         if (json_is_string(v)) {

@@ -212,7 +212,7 @@ def main():
         logged = open(log).read() if os.path.exists(log) else ''
         recs = [json.loads(line) for line in open(kpi)] if os.path.exists(kpi) else []
         check('a port in use is a clear error in the log',
-              'chat: cannot listen on port 5222: Address already in use' in logged, logged)
+              'chat: cannot listen on chat port 5222: Address already in use' in logged, logged)
         check('the agent keeps its other roles',
               any(r['service'] == 'broadcast' for r in recs), recs[:3])
         check('an unreachable peer shows as chat failures',
