@@ -1218,8 +1218,7 @@ sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err)
         if (sr_signals_pending()) {
             return sr_signals_pending();
         }
-        if (rt->ctl.pid > 0 && sr_proc_exited(rt->ctl.pid, &status) &&
-            json_integer_value(json_object_get(rt->state, "controller_pid")) != 0) {
+        if (rt->ctl.pid > 0 && sr_proc_exited(rt->ctl.pid, &status)) {
             char why[96];
 
             sr_proc_describe(status, why, sizeof why);

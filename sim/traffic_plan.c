@@ -17,30 +17,23 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
     const struct scenario *s = plan->scn;
     const struct topology *t = plan->topo;
     size_t nusers = 0, nservers = 0, nclients, k = 0;
-    int *order, *servers;
+    int *order;
     bool *viewer;
     struct sr_rng rng;
-    json_t *user_ips = json_array();
+    json_t *user_ips = json_array(), *server_ips = json_array();
     char ip[32];
     int rc = 0;
 
+    order = xcalloc(t->nhost + 1, sizeof *order);
+    viewer = xcalloc(t->nhost + 1, sizeof *viewer);
     for (size_t i = 0; i < t->nhost; i++) {
+        topo_format_ip(t->host[i].ip, ip, sizeof ip);
         if (t->host[i].role == TOPO_ROLE_USER) {
-            nusers++;
-            topo_format_ip(t->host[i].ip, ip, sizeof ip);
+            order[nusers++] = (int) i;
             json_array_append_new(user_ips, json_string(ip));
         } else {
             nservers++;
-        }
-    }
-    order = xcalloc(t->nhost + 1, sizeof *order);
-    servers = xcalloc(t->nhost + 1, sizeof *servers);
-    viewer = xcalloc(t->nhost + 1, sizeof *viewer);
-    for (size_t i = 0, u = 0, v = 0; i < t->nhost; i++) {
-        if (t->host[i].role == TOPO_ROLE_USER) {
-            order[u++] = (int) i;
-        } else {
-            servers[v++] = (int) i;
+            json_array_append_new(server_ips, json_string(ip));
         }
     }
     /* Which users watch video: a seeded choice, the same every run. */
@@ -56,36 +49,28 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
         json_t *roles = json_object(), *doc;
         char *path = xasprintf("%s/%s.json", dir, h->name);
         bool user = h->role == TOPO_ROLE_USER;
+        json_t *others = json_array(), *v;
+        size_t n;
 
         topo_format_ip(h->ip, ip, sizeof ip);
-        if (s->traffic.chat.enabled && user) {
-            json_t *peers = json_array(), *v;
-            size_t n;
-
-            json_array_foreach(user_ips, n, v) {
-                if (strcmp(json_string_value(v), ip)) {
-                    json_array_append(peers, v);
-                }
+        /* Chat and p2p peers: every other user. */
+        json_array_foreach(user_ips, n, v) {
+            if (strcmp(json_string_value(v), ip)) {
+                json_array_append(others, v);
             }
+        }
+        if (s->traffic.chat.enabled && user) {
             json_object_set_new(roles, "chat",
-                                json_pack("{s:b, s:f, s:o, s:f}", "listen", 1, "per_min",
-                                          s->traffic.chat.per_min, "peers", peers, "timeout_s",
+                                json_pack("{s:b, s:f, s:O, s:f}", "listen", 1, "per_min",
+                                          s->traffic.chat.per_min, "peers", others, "timeout_s",
                                           2.0));
         }
         if (s->traffic.p2p.enabled && user) {
-            json_t *peers = json_array(), *v;
-            size_t n;
-
-            json_array_foreach(user_ips, n, v) {
-                if (strcmp(json_string_value(v), ip)) {
-                    json_array_append(peers, v);
-                }
-            }
             json_object_set_new(roles, "p2p",
-                                json_pack("{s:b, s:f, s:[f, f], s:o}", "listen", 1, "per_min",
+                                json_pack("{s:b, s:f, s:[f, f], s:O}", "listen", 1, "per_min",
                                           s->traffic.p2p.per_min, "size_mb",
                                           s->traffic.p2p.file_mb_min, s->traffic.p2p.file_mb_max,
-                                          "peers", peers));
+                                          "peers", others));
         }
         if (s->traffic.broadcast.enabled) {
             /* Hosts share 10.0.0.0/8: its broadcast address. */
@@ -97,50 +82,27 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
         if (s->traffic.web.enabled && !user) {
             json_object_set_new(roles, "web", json_pack("{s:b}", "serve", 1));
         } else if (s->traffic.web.enabled && nservers) {
-            json_t *list = json_array();
-
-            for (size_t v = 0; v < nservers; v++) {
-                char sip[32];
-
-                topo_format_ip(t->host[servers[v]].ip, sip, sizeof sip);
-                json_array_append_new(list, json_string(sip));
-            }
-            json_object_set_new(roles, "web", json_pack("{s:o, s:f}", "servers", list, "per_min",
-                                                        s->traffic.web.per_min));
+            json_object_set_new(roles, "web", json_pack("{s:O, s:f}", "servers", server_ips,
+                                                        "per_min", s->traffic.web.per_min));
         }
         if (s->traffic.mail.enabled) {
             /* Users send to servers; servers send to users. */
-            json_t *list = json_array(), *v;
-            size_t n;
-
-            if (user) {
-                for (size_t k2 = 0; k2 < nservers; k2++) {
-                    char sip[32];
-
-                    topo_format_ip(t->host[servers[k2]].ip, sip, sizeof sip);
-                    json_array_append_new(list, json_string(sip));
-                }
-            } else {
-                json_array_foreach(user_ips, n, v) {
-                    json_array_append(list, v);
-                }
-            }
-            json_object_set_new(roles, "mail", json_pack("{s:b, s:f, s:o}", "listen", 1,
+            json_object_set_new(roles, "mail", json_pack("{s:b, s:f, s:O}", "listen", 1,
                                                          "per_min", s->traffic.mail.per_min,
-                                                         "to", list));
+                                                         "to", user ? server_ips : user_ips));
         }
         if (s->traffic.video.enabled && !user) {
             json_object_set_new(roles, "video", json_pack("{s:b}", "serve", 1));
         } else if (viewer[i]) {
-            char sip[32];
-
-            topo_format_ip(t->host[servers[k++ % nservers]].ip, sip, sizeof sip);
             json_object_set_new(roles, "video",
-                                json_pack("{s:[s], s:I}", "servers", sip, "bitrate_kbps",
+                                json_pack("{s:[O], s:I}", "servers",
+                                          json_array_get(server_ips, k++ % nservers),
+                                          "bitrate_kbps",
                                           (json_int_t) s->traffic.video.bitrate_kbps));
         }
         doc = json_pack("{s:s, s:s, s:I, s:o}", "host", h->name, "ip", ip, "seed",
                         (json_int_t) (s->seed * 1000003 + i), "roles", roles);
+        json_decref(others);
         if (json_dump_file(doc, path, JSON_INDENT(1)) < 0) {
             rc = sr_error_set(err, SR_EIO, "cannot write '%s': %s", path, strerror(errno));
         }
@@ -148,8 +110,8 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
         free(path);
     }
     json_decref(user_ips);
+    json_decref(server_ips);
     free(order);
-    free(servers);
     free(viewer);
     return rc;
 }
