@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,9 @@ struct tr_agent {
     char *ip;
     struct sr_rng rng;
     FILE *kpi, *log;
+    double load;              /* rate multiplier set through --control */
+    struct video *video;      /* video.c's state */
+    int control_fd;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -88,11 +92,23 @@ tr_ip(const struct tr_agent *a)
 }
 
 double
+tr_load(const struct tr_agent *a)
+{
+    return a->load;
+}
+
+struct video **
+tr_video_slot(struct tr_agent *a)
+{
+    return &a->video;
+}
+
+double
 tr_exp(struct tr_agent *a, double mean_s)
 {
     double u = sr_rng_double(&a->rng);
 
-    return -mean_s * log(1.0 - u);
+    return -mean_s / a->load * log(1.0 - u);
 }
 
 int
@@ -241,6 +257,72 @@ tr_warn(struct tr_agent *a, const char *service, const char *fmt, ...)
     fflush(a->log);
 }
 
+/* One command on the control socket (a datagram holding a JSON object):
+ *   {"load": 4, "extra_streams": 8, "servers": ["10.0.1.1"], "by": "fault 3"}
+ * sets the rate multiplier of every role and the extra video streams this
+ * host pulls (see tr_video_extra); {"load": 1, "extra_streams": 0} is
+ * normal again.  Each command is recorded as an "agent" KPI record. */
+static void
+control_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
+{
+    char msg[4096];
+    ssize_t n;
+
+    (void) events;
+    (void) ctx;
+    while ((n = recv(fd, msg, sizeof msg - 1, 0)) > 0) {
+        json_t *cmd, *servers;
+        json_int_t streams;
+        double load;
+        struct sr_error err = { 0 };
+        int extra;
+
+        msg[n] = '\0';
+        cmd = json_loads(msg, 0, NULL);
+        load = json_number_value(json_object_get(cmd, "load"));
+        streams = json_integer_value(json_object_get(cmd, "extra_streams"));
+        servers = json_object_get(cmd, "servers");
+        if (!json_is_object(cmd) || load < 1 || load > 100 || streams < 0 || streams > 1000) {
+            tr_warn(a, "control", "ignored a command that is not {\"load\": 1..100, "
+                                  "\"extra_streams\": 0..1000, ...}: %.200s", msg);
+            json_decref(cmd);
+            continue;
+        }
+        a->load = load;
+        extra = tr_video_extra(a, (size_t) streams, servers, load, &err);
+        if (extra < 0) {
+            tr_warn(a, "control", "%s", err.msg);
+        }
+        tr_kpi(a, "agent", "",
+               json_pack("{s:f, s:I, s:i, s:s}", "load", load, "extra_streams_asked",
+                         (json_int_t) streams, "extra_streams", extra < 0 ? 0 : extra, "by",
+                         json_is_string(json_object_get(cmd, "by"))
+                             ? json_string_value(json_object_get(cmd, "by")) : ""));
+        json_decref(cmd);
+    }
+}
+
+static int
+control_open(struct tr_agent *a, const char *path)
+{
+    struct sockaddr_un at = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof at.sun_path) {
+        fprintf(stderr, "simtraffic: control socket path too long: %s\n", path);
+        return -1;
+    }
+    strcpy(at.sun_path, path);
+    unlink(path);
+    a->control_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (a->control_fd < 0 || bind(a->control_fd, (struct sockaddr *) &at, sizeof at) < 0 ||
+        tr_watch(a, a->control_fd, EPOLLIN, control_io, NULL) < 0) {
+        fprintf(stderr, "simtraffic: cannot open the control socket %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static void
 run_loop(struct tr_agent *a, double duration_s)
 {
@@ -276,8 +358,11 @@ run_loop(struct tr_agent *a, double duration_s)
 
 static const char usage[] =
     "usage: simtraffic --plan FILE [--kpi FILE] [--log FILE] [--duration SECONDS]\n"
+    "                  [--control SOCKET]\n"
     "Plays a host's traffic roles from its plan (JSON) and writes KPI records\n"
-    "as JSON Lines to --kpi (default standard output).\n";
+    "as JSON Lines to --kpi (default standard output).  With --control, takes\n"
+    "commands that raise its traffic (a rate multiplier, extra video streams)\n"
+    "as JSON datagrams on that Unix socket.\n";
 
 int
 main(int argc, char **argv)
@@ -285,11 +370,12 @@ main(int argc, char **argv)
     static const struct option opts[] = {
         { "plan", required_argument, NULL, 'p' }, { "kpi", required_argument, NULL, 'k' },
         { "log", required_argument, NULL, 'l' },  { "duration", required_argument, NULL, 'd' },
+        { "control", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
     };
-    const char *plan_path = NULL, *kpi_path = NULL, *log_path = NULL;
+    const char *plan_path = NULL, *kpi_path = NULL, *log_path = NULL, *control_path = NULL;
     double duration = 0;
-    struct tr_agent a = { .ep = -1 };
+    struct tr_agent a = { .ep = -1, .load = 1, .control_fd = -1 };
     struct sigaction sa;
     json_error_t je;
     json_t *plan, *roles;
@@ -304,11 +390,12 @@ main(int argc, char **argv)
                      { "mail", tr_mail_start },
                      { "p2p", tr_p2p_start } };
 
-    while ((c = getopt_long(argc, argv, "p:k:l:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:k:l:d:c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': plan_path = optarg; break;
         case 'k': kpi_path = optarg; break;
         case 'l': log_path = optarg; break;
+        case 'c': control_path = optarg; break;
         case 'd':
             if (!sr_parse_double(optarg, &duration) || duration < 0) {
                 fprintf(stderr, "simtraffic: invalid duration '%s'\n%s", optarg, usage);
@@ -373,7 +460,13 @@ main(int argc, char **argv)
     if (!started) {
         tr_warn(&a, "agent", "no role could start");
     }
+    if (control_path && control_open(&a, control_path) < 0) {
+        return 1;
+    }
     run_loop(&a, duration);
+    if (control_path) {
+        unlink(control_path);
+    }
     fflush(a.kpi);
     json_decref(plan);
     return 0;

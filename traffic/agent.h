@@ -56,8 +56,23 @@ void tr_kpi(struct tr_agent *a, const char *service, const char *peer, json_t *m
 void tr_warn(struct tr_agent *a, const char *service, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* An exponentially distributed interval with mean 'mean_s'. */
+/* An exponentially distributed interval with mean 'mean_s' divided by the
+ * agent's load: every role draws its next event with it, so a load of 4
+ * (a traffic fault) makes every role four times as busy. */
 double tr_exp(struct tr_agent *a, double mean_s);
+/* The rate multiplier (1 normally; set through the control socket). */
+double tr_load(const struct tr_agent *a);
+
+/* The video service's state, kept by the agent for the control socket. */
+struct video;
+struct video **tr_video_slot(struct tr_agent *a);
+/* Replaces the extra video streams a traffic fault asked for: 'streams'
+ * viewers of 'servers' (round-robin), plus, with 'load' L > 1, L - 1 more
+ * streams for each viewer of the plan from its own server.  Extra viewers
+ * report like the others, with "extra": true.  Returns how many extra
+ * viewers there now are. */
+int tr_video_extra(struct tr_agent *a, size_t streams, json_t *servers, double load,
+                   struct sr_error *err);
 
 /* libcurl on the loop (curlloop.c): 'done' gets each finished transfer
  * (the easy handle, removed from the multi handle; the callee cleans it). */

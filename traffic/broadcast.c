@@ -38,7 +38,7 @@ announce(struct tr_agent *a, void *ctx)
     char msg[128];
     int n = snprintf(msg, sizeof msg, "announce %s %ld", tr_host(a), ++b->seq);
 
-    tr_after(a, b->every_s, announce, b);
+    tr_after(a, b->every_s / tr_load(a), announce, b);
     if (sendto(b->send_fd, msg, (size_t) n, 0, (struct sockaddr *) &b->to, sizeof b->to) < 0) {
         tr_kpi(a, "broadcast", "", json_pack("{s:s, s:b, s:s}", "role", "sender", "ok", 0,
                                              "error", strerror(errno)));

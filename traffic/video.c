@@ -168,12 +168,17 @@ struct stream {
     bool playing;
 };
 
+struct viewer;
+
 struct video {
     struct tr_agent *a;
     double bitrate_kbps;
     char sprop[256];
-    char **servers;
-    size_t nservers;
+    /* The client side: every viewer of this host shares one RTP socket on
+     * the video port; packets go to the viewer whose SSRC they carry. */
+    int rtp_fd;
+    struct viewer **viewers;
+    size_t nviewers, cap;
 };
 
 static void
@@ -414,11 +419,14 @@ accept_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
 struct viewer {
     struct video *v;
     char server[64];
-    int ctl_fd, rtp_fd;
+    bool extra;               /* raised by a traffic fault, not in the plan */
+    int ctl_fd;
     int step;                 /* requests sent: OPTIONS, DESCRIBE, SETUP, PLAY */
     char buf[4096], session[64];
     size_t len;
     bool playing;
+    uint32_t ssrc;            /* the stream's, from the SETUP answer */
+    bool have_ssrc;
     /* This second's counts. */
     uint64_t bytes, packets;
     /* Loss: highest sequence number seen (extended) and expected/received. */
@@ -431,7 +439,7 @@ struct viewer {
     double last_packet, stall_since;
     long stalls;
     double stalled_s;
-    uint64_t retry;
+    uint64_t retry, report;   /* timers */
 };
 
 static void viewer_connect(struct tr_agent *a, void *ctx);
@@ -456,59 +464,87 @@ viewer_send(struct viewer *w, const char *method, const char *extra)
 }
 
 static void
-viewer_fail(struct tr_agent *a, struct viewer *w, const char *why)
+viewer_close(struct tr_agent *a, struct viewer *w)
 {
-    tr_kpi(a, "video", w->server, json_pack("{s:b, s:s}", "ok", 0, "error", why));
     if (w->ctl_fd >= 0) {
         tr_unwatch(a, w->ctl_fd);
         close(w->ctl_fd);
         w->ctl_fd = -1;
     }
     w->playing = false;
+    w->have_ssrc = false;
+}
+
+static void
+viewer_fail(struct tr_agent *a, struct viewer *w, const char *why)
+{
+    tr_kpi(a, "video", w->server,
+           w->extra ? json_pack("{s:b, s:s, s:b}", "ok", 0, "error", why, "extra", 1)
+                    : json_pack("{s:b, s:s}", "ok", 0, "error", why));
+    viewer_close(a, w);
     w->retry = tr_after(a, 2.0, viewer_connect, w);
+}
+
+/* One RTP packet of 'w''s stream. */
+static void
+viewer_packet(struct viewer *w, const uint8_t *pkt, size_t n)
+{
+    uint16_t seq = (uint16_t) (pkt[2] << 8 | pkt[3]);
+    uint32_t ts = (uint32_t) pkt[4] << 24 | (uint32_t) pkt[5] << 16 | (uint32_t) pkt[6] << 8 |
+                  pkt[7];
+    double now = tr_mono(), transit = now * CLOCK - ts;
+
+    w->bytes += n - 12;
+    w->packets++;
+    w->received++;
+    if (!w->have_seq) {
+        w->have_seq = true;
+        w->base_seq = w->max_seq = seq;
+    } else {
+        uint16_t delta = (uint16_t) (seq - (uint16_t) w->max_seq);
+
+        if (delta < 0x8000) {
+            w->max_seq += delta; /* extended with wrap-arounds */
+        }
+    }
+    if (w->have_transit) {
+        double d = fabs(transit - w->last_transit);
+
+        w->jitter += (d - w->jitter) / 16.0;
+    }
+    w->last_transit = transit;
+    w->have_transit = true;
+    if (w->stall_since > 0) {
+        w->stalled_s += now - w->stall_since;
+        w->stall_since = 0;
+    }
+    w->last_packet = now;
 }
 
 static void
 rtp_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
 {
-    struct viewer *w = ctx;
+    struct video *v = ctx;
     uint8_t pkt[2048];
     ssize_t n;
 
+    (void) a;
     (void) events;
     while ((n = recv(fd, pkt, sizeof pkt, 0)) >= 12) {
-        uint16_t seq = (uint16_t) (pkt[2] << 8 | pkt[3]);
-        uint32_t ts = (uint32_t) pkt[4] << 24 | (uint32_t) pkt[5] << 16 |
-                      (uint32_t) pkt[6] << 8 | pkt[7];
-        double now = tr_mono(), transit = now * CLOCK - ts;
+        uint32_t ssrc = (uint32_t) pkt[8] << 24 | (uint32_t) pkt[9] << 16 |
+                        (uint32_t) pkt[10] << 8 | pkt[11];
+        struct viewer *w = NULL;
 
-        w->bytes += (uint64_t) n - 12;
-        w->packets++;
-        w->received++;
-        if (!w->have_seq) {
-            w->have_seq = true;
-            w->base_seq = w->max_seq = seq;
-        } else {
-            uint16_t delta = (uint16_t) (seq - (uint16_t) w->max_seq);
-
-            if (delta < 0x8000) {
-                w->max_seq += delta; /* extended with wrap-arounds */
+        for (size_t i = 0; i < v->nviewers && !w; i++) {
+            if (v->viewers[i]->have_ssrc && v->viewers[i]->ssrc == ssrc) {
+                w = v->viewers[i];
             }
         }
-        if (w->have_transit) {
-            double d = fabs(transit - w->last_transit);
-
-            w->jitter += (d - w->jitter) / 16.0;
+        if (w) {
+            viewer_packet(w, pkt, (size_t) n);
         }
-        w->last_transit = transit;
-        w->have_transit = true;
-        if (w->stall_since > 0) {
-            w->stalled_s += now - w->stall_since;
-            w->stall_since = 0;
-        }
-        w->last_packet = now;
+        /* Otherwise a stream that was torn down and still drains. */
     }
-    (void) a;
 }
 
 /* Every second: what the viewer got. */
@@ -522,21 +558,40 @@ viewer_report(struct tr_agent *a, void *ctx)
     double loss = exp_int > 0 && exp_int > rec_int ? (double) (exp_int - rec_int) / exp_int : 0;
     bool stalled = w->playing && w->last_packet > 0 && now - w->last_packet > 1.0;
 
-    tr_after(a, 1.0, viewer_report, w);
+    w->report = tr_after(a, 1.0, viewer_report, w);
     if (stalled && w->stall_since == 0) {
         w->stall_since = w->last_packet;
         w->stalls++;
     }
     if (w->playing || w->packets) {
-        tr_kpi(a, "video", w->server,
-               json_pack("{s:b, s:f, s:I, s:f, s:f, s:b, s:I}", "ok", 1, "bitrate_kbps",
-                         (double) w->bytes * 8.0 / 1000.0, "packets", (json_int_t) w->packets,
-                         "loss", loss, "jitter_ms", w->jitter / CLOCK * 1000.0, "stalled",
-                         stalled, "stalls", (json_int_t) w->stalls));
+        json_t *m = json_pack("{s:b, s:f, s:I, s:f, s:f, s:b, s:I}", "ok", 1, "bitrate_kbps",
+                              (double) w->bytes * 8.0 / 1000.0, "packets",
+                              (json_int_t) w->packets, "loss", loss, "jitter_ms",
+                              w->jitter / CLOCK * 1000.0, "stalled", stalled, "stalls",
+                              (json_int_t) w->stalls);
+
+        if (w->extra) {
+            json_object_set_new(m, "extra", json_true());
+        }
+        tr_kpi(a, "video", w->server, m);
     }
     w->prev_expected = expected;
     w->prev_received = w->received;
     w->bytes = w->packets = 0;
+}
+
+/* The SSRC the server announced in its SETUP answer ("...;ssrc=1A2B3C4D"). */
+static void
+take_ssrc(struct viewer *w, const char *answer)
+{
+    char transport[256];
+    const char *q;
+
+    if (header(answer, "Transport", transport, sizeof transport) &&
+        (q = strstr(transport, "ssrc="))) {
+        w->ssrc = (uint32_t) strtoul(q + 5, NULL, 16);
+        w->have_ssrc = true;
+    }
 }
 
 static void
@@ -589,6 +644,9 @@ viewer_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
             sess[strcspn(sess, ";")] = '\0';
             snprintf(w->session, sizeof w->session, "%s", sess);
         }
+        if (w->step == 3) {
+            take_ssrc(w, w->buf);
+        }
         memmove(w->buf, w->buf + head + body, w->len - head - body);
         w->len -= head + body;
         w->buf[w->len] = '\0';
@@ -601,6 +659,10 @@ viewer_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
                      SR_PORT_RTP + 1);
             viewer_send(w, "SETUP", t);
         } else if (w->step == 3) {
+            if (!w->have_ssrc) {
+                viewer_fail(a, w, "the server did not say which SSRC the stream has");
+                return;
+            }
             viewer_send(w, "PLAY", "Range: npt=0.000-");
         } else if (w->step == 4) {
             w->playing = true;
@@ -632,44 +694,138 @@ viewer_connect(struct tr_agent *a, void *ctx)
     tr_watch(a, w->ctl_fd, EPOLLOUT, viewer_io, w);
 }
 
+/* The host's video state, made on first use (a host that only serves, or
+ * that watches nothing until a fault raises its traffic). */
+static struct video *
+video_of(struct tr_agent *a, double kbps)
+{
+    struct video **slot = tr_video_slot(a);
+
+    if (!*slot) {
+        *slot = xcalloc(1, sizeof **slot);
+        (*slot)->a = a;
+        (*slot)->rtp_fd = -1;
+        (*slot)->bitrate_kbps = kbps > 0 ? kbps : 1500;
+        parameter_sets((*slot)->sprop, sizeof (*slot)->sprop);
+    }
+    return *slot;
+}
+
+/* Opens the shared RTP socket on the video port. */
+static int
+rtp_open(struct tr_agent *a, struct video *v, struct sr_error *err)
+{
+    struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_RTP) };
+    int one = 1;
+
+    if (v->rtp_fd >= 0) {
+        return 0;
+    }
+    v->rtp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (v->rtp_fd >= 0) {
+        setsockopt(v->rtp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
+    if (v->rtp_fd < 0 || bind(v->rtp_fd, (struct sockaddr *) &at, sizeof at) < 0) {
+        int e = errno;
+
+        if (v->rtp_fd >= 0) {
+            close(v->rtp_fd);
+        }
+        v->rtp_fd = -1;
+        return sr_error_set(err, SR_EIO, "cannot receive RTP on UDP port %d: %s", SR_PORT_RTP,
+                            strerror(e));
+    }
+    return tr_watch(a, v->rtp_fd, EPOLLIN, rtp_io, v);
+}
+
+static void
+viewer_add(struct tr_agent *a, struct video *v, const char *server, bool extra)
+{
+    struct viewer *w = xcalloc(1, sizeof *w);
+
+    w->v = v;
+    w->ctl_fd = -1;
+    w->extra = extra;
+    snprintf(w->server, sizeof w->server, "%s", server);
+    xgrow((void **) &v->viewers, &v->cap, v->nviewers + 1, sizeof *v->viewers);
+    v->viewers[v->nviewers++] = w;
+    w->retry = tr_after(a, sr_rng_uniform(tr_rng(a), 0, 0.5), viewer_connect, w);
+    w->report = tr_after(a, 1.0, viewer_report, w);
+}
+
+static void
+viewer_free(struct tr_agent *a, struct viewer *w)
+{
+    viewer_close(a, w); /* the server stops the stream when the connection goes */
+    tr_cancel(a, w->retry);
+    tr_cancel(a, w->report);
+    free(w);
+}
+
+int
+tr_video_extra(struct tr_agent *a, size_t streams, json_t *servers, double load,
+               struct sr_error *err)
+{
+    struct video *v = video_of(a, 0);
+    size_t kept = 0, regular, nservers = json_array_size(servers), want;
+    const char **to;
+
+    /* Drop the extra viewers of the previous command. */
+    for (size_t i = 0; i < v->nviewers; i++) {
+        if (v->viewers[i]->extra) {
+            viewer_free(a, v->viewers[i]);
+        } else {
+            v->viewers[kept++] = v->viewers[i];
+        }
+    }
+    v->nviewers = regular = kept;
+    /* 'streams' more from 'servers' round-robin, and with a load of L each
+     * viewer of the plan watches L streams in all from its server. */
+    want = (load > 1 ? (size_t) lround((load - 1) * (double) regular) : 0);
+    to = xcalloc(streams + want + 1, sizeof *to);
+    for (size_t i = 0; i < streams && nservers; i++) {
+        to[i] = json_string_value(json_array_get(servers, i % nservers));
+    }
+    for (size_t i = 0; i < want; i++) {
+        to[streams + i] = v->viewers[i % regular]->server;
+    }
+    want += nservers ? streams : 0;
+    if (want && rtp_open(a, v, err) < 0) {
+        free(to);
+        return -SR_EIO;
+    }
+    for (size_t i = 0; i < want; i++) {
+        if (to[i]) {
+            viewer_add(a, v, to[i], true);
+        }
+    }
+    free(to);
+    return (int) (v->nviewers - regular);
+}
+
 int
 tr_video_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
 {
-    struct video *v = xcalloc(1, sizeof *v);
+    struct video *v;
     json_t *servers = json_object_get(plan, "servers"), *s;
     size_t i;
 
-    v->a = a;
-    v->bitrate_kbps = json_is_number(json_object_get(plan, "bitrate_kbps"))
-                          ? json_number_value(json_object_get(plan, "bitrate_kbps")) : 1500;
-    parameter_sets(v->sprop, sizeof v->sprop);
+    v = video_of(a, json_is_number(json_object_get(plan, "bitrate_kbps"))
+                        ? json_number_value(json_object_get(plan, "bitrate_kbps")) : 1500);
     if (json_is_true(json_object_get(plan, "serve"))) {
         if (tr_listen(a, SR_PORT_RTSP, "RTSP", accept_io, v, err) < 0) {
             return -SR_EIO;
         }
     }
     json_array_foreach(servers, i, s) {
-        struct viewer *w;
-        struct sockaddr_in at = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_RTP) };
-        int one = 1;
-
         if (!json_is_string(s)) {
             continue;
         }
-        /* One stream per host: RTP arrives on the video port. */
-        w = xcalloc(1, sizeof *w);
-        w->v = v;
-        w->ctl_fd = -1;
-        snprintf(w->server, sizeof w->server, "%s", json_string_value(s));
-        w->rtp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        setsockopt(w->rtp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (w->rtp_fd < 0 || bind(w->rtp_fd, (struct sockaddr *) &at, sizeof at) < 0) {
-            return sr_error_set(err, SR_EIO, "cannot receive RTP on UDP port %d: %s",
-                                SR_PORT_RTP, strerror(errno));
+        if (rtp_open(a, v, err) < 0) {
+            return -SR_EIO;
         }
-        tr_watch(a, w->rtp_fd, EPOLLIN, rtp_io, w);
-        tr_after(a, sr_rng_uniform(tr_rng(a), 0, 0.5), viewer_connect, w);
-        tr_after(a, 1.0, viewer_report, w);
+        /* The plan's viewer: one stream per host. */
+        viewer_add(a, v, json_string_value(s), false);
         break;
     }
     return 0;

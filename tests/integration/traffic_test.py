@@ -5,11 +5,15 @@ target bitrate (within 3 % over 20 s) without loss; chat answers every
 message (RTTs in both directions); broadcast announcements are counted;
 ffprobe, a real RTSP client, recognises the video stream; cutting the link
 (veth down) shows as chat failures and a video stall, which end when it
-returns.  A bad plan gets a clear error.  Exit 77 without root.
+returns.  Through h1's control socket a traffic fault raises its load:
+the extra video streams arrive at full bitrate beside the planned one and
+chat runs faster, and both stop when the load is lifted.  A bad plan gets
+a clear error.  Exit 77 without root.
 Usage: traffic_test.py SIMTRAFFIC"""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -85,7 +89,7 @@ def main():
             procs.append(subprocess.Popen(
                 ['ip', 'netns', 'exec', NS[i], AGENT, '--plan', p, '--kpi',
                  os.path.join(TMP, 'kpi%d.jsonl' % i), '--log', os.path.join(TMP, 'log%d' % i),
-                 '--duration', '90']))
+                 '--duration', '90', '--control', os.path.join(TMP, 'h%d.ctl' % i)]))
         time.sleep(12)
         if shutil.which('ffprobe'):
             probe = subprocess.run(
@@ -124,6 +128,17 @@ def main():
         back = time.time()
         sh('ip', 'netns', 'exec', NS[0], 'ip', 'link', 'set', 'srt-va', 'up')
         time.sleep(7)
+        # A traffic fault: load 3 and two more streams: 2 + (3 - 1) x 1
+        # extra viewers beside the planned one.
+        ctl = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        raised = time.time()
+        ctl.sendto(json.dumps({'load': 3, 'extra_streams': 2, 'servers': [IP[1]],
+                               'by': 'test'}).encode(), os.path.join(TMP, 'h0.ctl'))
+        time.sleep(6)
+        lowered = time.time()
+        ctl.sendto(json.dumps({'load': 1, 'extra_streams': 0}).encode(),
+                   os.path.join(TMP, 'h0.ctl'))
+        time.sleep(3)
         for p in procs:
             p.terminate()   # SIGTERM: the agents stop and flush their KPIs
             p.wait(60)
@@ -134,7 +149,29 @@ def main():
             during = [r for r in chat if cut + 1.5 < r['t'] < back]
             after = [r for r in chat if r['t'] > back + 2.5]
             if i == 0:
-                video = [r for r in k if r['service'] == 'video']
+                extra = [r for r in k if r['service'] == 'video' and r['metrics'].get('extra')]
+                loaded = [r['metrics'] for r in extra if raised + 2.5 < r['t'] < lowered]
+                rates = [m['bitrate_kbps'] for m in loaded]
+                check('a load of 3 and 2 extra streams: 4 extra viewers at ~1500 kbit/s',
+                      len(loaded) >= 8 and len({r['peer'] for r in extra}) == 1 and
+                      abs(sum(rates) / len(rates) - 1500) <= 150 and
+                      max(len([r for r in extra if abs(r['t'] - t) < 0.5])
+                          for t in (raised + 3, raised + 4, raised + 5)) == 4, rates)
+                check('the extra streams stop when the load is lifted',
+                      extra and not any(r['t'] > lowered + 1.5 for r in extra),
+                      [r['t'] - lowered for r in extra][-3:])
+                agent = [r['metrics'] for r in k if r['service'] == 'agent']
+                check('each control command is recorded',
+                      [(m['load'], m['extra_streams']) for m in agent] == [(3, 4), (1, 0)],
+                      agent)
+                rate_before = len([r for r in chat if back + 2 < r['t'] < raised]) / (
+                    raised - back - 2)
+                rate_loaded = len([r for r in chat if raised + 0.5 < r['t'] < lowered]) / (
+                    lowered - raised - 0.5)
+                check('chat runs faster under load 3',
+                      rate_loaded >= 2 * rate_before > 0, (rate_before, rate_loaded))
+                video = [r for r in k if r['service'] == 'video' and
+                         not r['metrics'].get('extra')]
                 steady = [r['metrics'] for r in video if t0 + 1.5 < r['t'] < cut - 0.5]
                 rate = sum(m['bitrate_kbps'] for m in steady) / max(len(steady), 1)
                 check('video bitrate within 3 %% of 1500 kbit/s over %d s' % len(steady),
