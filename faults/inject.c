@@ -1,8 +1,9 @@
 /* The fault catalogue's steps.  Flow faults snapshot a switch's table-0
  * flows through the controller, write changed versions, and on revert write
  * the originals back; rule faults add high-priority rules and delete them;
- * network faults go through the Mininet control channel; controller_down
- * stops the controller.  Each family is a few functions in the table at
+ * network faults go through the Mininet control channel; traffic faults
+ * raise the hosts' traffic through their simtraffic agents and are seen in
+ * the switch ports' byte counters; controller_down stops the controller.  Each family is a few functions in the table at
  * the end. */
 #include "inject.h"
 
@@ -51,6 +52,18 @@ struct flt_run {
     struct flt_host_info host;
     uint32_t meter_id;
     uint32_t inport;          /* flow_inport_changed: the port written in */
+    /* Traffic faults: the switch ports toward the hosts whose traffic is
+     * raised, the rate they carried before and what the fault adds. */
+    const char **hosts;
+    size_t nhosts;
+    uint64_t *probe_dpid;
+    uint32_t *probe_port;
+    double base_kbps, add_kbps;
+    double win_t;             /* start of the current measuring window */
+    uint64_t win_bytes;
+    bool have_win;
+    int verdict;              /* the last window's: 1 raised, 0 normal, -1 not yet seen */
+    double last_kbps;
     const char **touched_sw;
     uint32_t *touched_port;
     size_t ntouched;
@@ -878,6 +891,239 @@ check_net(const struct flt_env *env, struct flt_run *r, bool want_fault, struct 
     return want_fault ? a_down : !a_down;
 }
 
+/* ---- traffic ---- */
+
+/* A rate is read over at least this long. */
+#define RATE_WINDOW_S 0.5
+
+/* Bytes the probed switch ports have sent toward their hosts. */
+static int
+probe_bytes(const struct flt_env *env, struct flt_run *r, uint64_t *bytes, struct sr_error *err)
+{
+    uint64_t *dpids = xcalloc(r->nhosts + 1, sizeof *dpids);
+    struct ctl_stats *st;
+    size_t n = 0;
+    int rc;
+
+    for (size_t i = 0; i < r->nhosts; i++) {
+        bool seen = false;
+
+        for (size_t k = 0; k < n && !seen; k++) {
+            seen = dpids[k] == r->probe_dpid[i];
+        }
+        if (!seen) {
+            dpids[n++] = r->probe_dpid[i];
+        }
+    }
+    st = xcalloc(n + 1, sizeof *st);
+    rc = ctl_client_sweep(env->ctl, dpids, n, CTL_WANT_PORTS, st, err);
+    *bytes = 0;
+    for (size_t i = 0; rc == 0 && i < r->nhosts; i++) {
+        bool found = false;
+
+        for (size_t k = 0; k < n && !found; k++) {
+            for (size_t p = 0; st[k].dpid == r->probe_dpid[i] && p < st[k].nports; p++) {
+                if (st[k].ports[p].port_no == r->probe_port[i] && st[k].ports[p].has_stats) {
+                    *bytes += st[k].ports[p].c[CTL_TX_BYTES];
+                    found = true;
+                    break;
+                }
+            }
+        }
+        if (!found) {
+            rc = sr_error_set(err, SR_ENOTFOUND, "the controller has no counters for port %u "
+                              "of switch %016llx (toward %s)", r->probe_port[i],
+                              (unsigned long long) r->probe_dpid[i], r->hosts[i]);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        ctl_stats_release(&st[k]);
+    }
+    free(st);
+    free(dpids);
+    return rc == 0 ? 0 : -SR_EIO;
+}
+
+/* The normal rate toward the hosts: the lower of two windows of half
+ * RATE_WINDOW_S each, so that one burst (a p2p file) does not pass for the
+ * normal load. */
+static int
+measure_kbps(const struct flt_env *env, struct flt_run *r, double *kbps, struct sr_error *err)
+{
+    uint64_t b[3];
+    double t[3];
+
+    for (int i = 0; i < 3; i++) {
+        if (i) {
+            poll(NULL, 0, (int) (RATE_WINDOW_S * 500));
+        }
+        if (probe_bytes(env, r, &b[i], err) < 0) {
+            return -1;
+        }
+        t[i] = sr_now();
+    }
+    *kbps = fmin((double) (b[1] - b[0]) / (t[1] - t[0]), (double) (b[2] - b[1]) / (t[2] - t[1])) *
+            8.0 / 1000.0;
+    return 0;
+}
+
+/* The command that raises (or, with 'up' false, lowers) a host's traffic. */
+static json_t *
+traffic_command(const struct flt_env *env, const struct flt_run *r, bool up)
+{
+    json_t *servers = json_array();
+    char by[96];
+
+    if (!up) {
+        json_decref(servers);
+        return json_pack("{s:i, s:i, s:s}", "load", 1, "extra_streams", 0, "by", "revert");
+    }
+    snprintf(by, sizeof by, "%s %s", r->type->name, r->target);
+    if (!strcmp(r->type->name, "heavy_streaming_host")) {
+        for (size_t i = 0; i < env->nservers; i++) {
+            struct flt_host_info h;
+
+            if (env->host_of(env->ctx, env->servers[i], &h)) {
+                json_array_append_new(servers, json_string(h.ip));
+            }
+        }
+        return json_pack("{s:i, s:I, s:o, s:s}", "load", 1, "extra_streams",
+                         (json_int_t) r->spec.streams, "servers", servers, "by", by);
+    }
+    json_decref(servers);
+    return json_pack("{s:I, s:i, s:s}", "load", (json_int_t) r->spec.factor, "extra_streams", 0,
+                     "by", by);
+}
+
+/* Sends the command to every host concerned and starts the first
+ * measuring window; the verdict is unknown until a window has passed. */
+static int
+start_traffic(const struct flt_env *env, struct flt_run *r, bool up, struct sr_error *err)
+{
+    struct sr_error probe_err = { 0 }; /* a failed first look is taken again later */
+    int rc = 0;
+
+    for (size_t i = 0; i < r->nhosts; i++) {
+        struct sr_error e = { 0 };
+
+        if (env->traffic(env->ctx, r->hosts[i], traffic_command(env, r, up), &e) < 0 && rc == 0) {
+            rc = sr_error_set(err, e.code ? e.code : SR_EIO, "%s", e.msg);
+        }
+    }
+    r->verdict = -1;
+    r->last_kbps = -1;
+    r->have_win = rc == 0 && probe_bytes(env, r, &r->win_bytes, &probe_err) == 0;
+    r->win_t = sr_now();
+    return rc;
+}
+
+/* heavy_streaming_host: one user pulls 'streams' more video streams from
+ * the servers; congestion: every host's roles run 'factor' times as often
+ * and every viewer watches 'factor' streams.  Either is seen as the rate
+ * the switches send toward the hosts concerned. */
+static int
+inject_traffic(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    bool heavy = !strcmp(r->type->name, "heavy_streaming_host");
+    size_t n = heavy ? 1 : env->nusers + env->nservers;
+
+    if (!env->traffic) {
+        return sr_error_set(err, SR_EINVAL, "%s needs the hosts' traffic agents, and this "
+                            "network has none", r->type->name);
+    }
+    r->hosts = xcalloc(n + 1, sizeof *r->hosts);
+    r->probe_dpid = xcalloc(n + 1, sizeof *r->probe_dpid);
+    r->probe_port = xcalloc(n + 1, sizeof *r->probe_port);
+    for (size_t i = 0; i < n; i++) {
+        const char *h = heavy ? r->target
+                        : i < env->nusers ? env->users[i] : env->servers[i - env->nusers];
+        struct flt_host_info info;
+
+        if (!env->host_of(env->ctx, h, &info)) {
+            return sr_error_set(err, SR_ENOTFOUND, "no host '%s'", h);
+        }
+        r->hosts[r->nhosts] = info.name;
+        r->probe_dpid[r->nhosts] = info.sw_dpid;
+        r->probe_port[r->nhosts++] = info.sw_port;
+        touch(r, info.sw, info.sw_port);
+    }
+    if (measure_kbps(env, r, &r->base_kbps, err) < 0) {
+        return -1;
+    }
+    /* What the fault surely adds: the extra video streams.  The other
+     * roles' rise comes as their next events fall due, so without video a
+     * congestion counts on half of what 'factor' promises. */
+    if (heavy) {
+        r->add_kbps = (double) r->spec.streams * env->video_kbps;
+    } else if (env->nviewers && env->video_kbps > 0) {
+        r->add_kbps = (double) (r->spec.factor - 1) * (double) env->nviewers * env->video_kbps;
+    } else {
+        r->add_kbps = (double) (r->spec.factor - 1) * r->base_kbps / 2;
+    }
+    if (r->add_kbps <= 0) {
+        return sr_error_set(err, SR_EINVAL, "%s on %s would add no traffic that can be seen "
+                            "(%s)", r->type->name, r->target,
+                            heavy ? "the scenario's video bitrate is 0"
+                                  : "no traffic flowed before it");
+    }
+    return start_traffic(env, r, true, err);
+}
+
+static void
+describe_rate(const struct flt_run *r, double kbps, struct sr_buf *seen)
+{
+    if (r->nhosts == 1) {
+        sr_buf_printf(seen, "%s got %.0f kbit/s (normal %.0f, the fault adds ~%.0f)",
+                      r->hosts[0], kbps, r->base_kbps, r->add_kbps);
+    } else {
+        sr_buf_printf(seen, "the %zu hosts got %.0f kbit/s (normal %.0f, the fault adds ~%.0f)",
+                      r->nhosts, kbps, r->base_kbps, r->add_kbps);
+    }
+}
+
+/* Reads the rate since the last look, at most once per RATE_WINDOW_S: in
+ * effect above the normal rate plus half of what the fault adds, normal
+ * again below plus a quarter (in between, the last verdict holds, so a
+ * stream that reconnects does not flip it). */
+static int
+check_traffic(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
+              struct sr_error *err)
+{
+    double now = sr_now(), kbps;
+    uint64_t bytes;
+
+    if (probe_bytes(env, r, &bytes, err) < 0) {
+        return -1;
+    }
+    if (!r->have_win || now - r->win_t < RATE_WINDOW_S) {
+        if (!r->have_win) {
+            r->win_t = now;
+            r->win_bytes = bytes;
+            r->have_win = true;
+        }
+        if (r->last_kbps >= 0) {
+            describe_rate(r, r->last_kbps, seen);
+        } else {
+            sr_buf_printf(seen, "measuring the rate toward %s",
+                          r->nhosts == 1 ? r->hosts[0] : "the hosts");
+        }
+        return r->verdict == want_fault;
+    }
+    kbps = (double) (bytes - r->win_bytes) * 8.0 / 1000.0 / (now - r->win_t);
+    r->win_t = now;
+    r->win_bytes = bytes;
+    r->last_kbps = kbps;
+    if (kbps >= r->base_kbps + r->add_kbps / 2) {
+        r->verdict = 1;
+    } else if (kbps <= r->base_kbps + r->add_kbps / 4) {
+        r->verdict = 0;
+    } else if (r->verdict < 0) {
+        r->verdict = want_fault ? 0 : 1; /* in between: not yet what is asked */
+    }
+    describe_rate(r, kbps, seen);
+    return r->verdict == want_fault;
+}
+
 /* ---- the controller ---- */
 
 static int
@@ -913,10 +1159,7 @@ flt_inject(const struct flt_env *env, const struct flt_episode *ep, struct flt_r
     r->meter_id = (uint32_t) ep->id + 1;
     *out = r;
     if (fam == FLT_FAMILY_TRAFFIC) {
-        return sr_error_set(err, SR_EINVAL,
-                            "fault type '%s' raises traffic through simtraffic, which this "
-                            "build does not have yet",
-                            name);
+        return inject_traffic(env, r, err);
     }
     if (fam == FLT_FAMILY_NETWORK) {
         return inject_net(env, r, false, err);
@@ -951,10 +1194,29 @@ flt_check(const struct flt_env *env, struct flt_run *r, struct sr_buf *seen, str
     switch (r->type->family) {
     case FLT_FAMILY_NETWORK: return check_net(env, r, true, seen, err);
     case FLT_FAMILY_CONTROLLER: return check_controller(env, r, true, seen, err);
-    case FLT_FAMILY_TRAFFIC: return sr_error_set(err, SR_EINVAL, "no traffic faults yet");
+    case FLT_FAMILY_TRAFFIC: return check_traffic(env, r, true, seen, err);
     case FLT_FAMILY_FLOW: break;
     }
     return r->nrules ? check_rules(env, r, true, seen, err) : check_flows(env, r, true, seen, err);
+}
+
+int
+flt_check_reverted(const struct flt_env *env, struct flt_run *r, struct sr_buf *seen,
+                   struct sr_error *err)
+{
+    switch (r->type->family) {
+    case FLT_FAMILY_NETWORK: return check_net(env, r, false, seen, err);
+    case FLT_FAMILY_CONTROLLER: return check_controller(env, r, false, seen, err);
+    case FLT_FAMILY_TRAFFIC: return check_traffic(env, r, false, seen, err);
+    case FLT_FAMILY_FLOW: break;
+    }
+    return r->nrules ? check_rules(env, r, false, seen, err) : check_flows(env, r, false, seen, err);
+}
+
+bool
+flt_run_measures(const struct flt_run *r)
+{
+    return r->type->family == FLT_FAMILY_TRAFFIC;
 }
 
 static int
@@ -969,16 +1231,7 @@ poll_until(const struct flt_env *env, struct flt_run *r, bool reverted, double t
         int ok;
 
         sr_buf_clear(&last);
-        if (!reverted) {
-            ok = flt_check(env, r, &last, &e);
-        } else if (r->type->family == FLT_FAMILY_NETWORK) {
-            ok = check_net(env, r, false, &last, &e);
-        } else if (r->type->family == FLT_FAMILY_CONTROLLER) {
-            ok = check_controller(env, r, false, &last, &e);
-        } else {
-            ok = r->nrules ? check_rules(env, r, false, &last, &e)
-                           : check_flows(env, r, false, &last, &e);
-        }
+        ok = reverted ? flt_check_reverted(env, r, &last, &e) : flt_check(env, r, &last, &e);
         if (ok == 1) {
             if (seen) {
                 sr_buf_puts(seen, sr_buf_cstr(&last));
@@ -1015,7 +1268,8 @@ flt_revert(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
     switch (r->type->family) {
     case FLT_FAMILY_NETWORK: return inject_net(env, r, true, err);
     case FLT_FAMILY_CONTROLLER: return env->controller(env->ctx, true, err);
-    case FLT_FAMILY_TRAFFIC: return 0;
+    case FLT_FAMILY_TRAFFIC:
+        return start_traffic(env, r, false, err);
     case FLT_FAMILY_FLOW: break;
     }
     if (r->nrules) {
@@ -1060,6 +1314,9 @@ flt_run_free(struct flt_run *r)
     free(r->rules);
     free(r->touched_sw);
     free(r->touched_port);
+    free(r->hosts);
+    free(r->probe_dpid);
+    free(r->probe_port);
     free(r->spec.service);
     free(r->target);
     free(r);

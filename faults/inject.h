@@ -45,6 +45,9 @@ struct flt_env {
     int (*controller)(void *ctx, bool up, struct sr_error *err);
     /* How many switches Open vSwitch says are connected to the controller. */
     int (*connected)(void *ctx, size_t *n, struct sr_error *err);
+    /* Sends a command (consumed) to the traffic agent on 'host' (traffic
+     * faults); NULL when the network runs no agents. */
+    int (*traffic)(void *ctx, const char *host, json_t *cmd, struct sr_error *err);
     /* 'ovs-ofctl dump-flows' of a switch, when the switches are local. */
     int (*dump_flows)(void *ctx, const char *sw, struct sr_buf *out, struct sr_error *err);
     /* Lookups in the topology. */
@@ -53,6 +56,10 @@ struct flt_env {
     bool (*host_of)(void *ctx, const char *name, struct flt_host_info *out);
     const char *const *switches; /* every switch, for target "all" */
     size_t nswitches;
+    const char *const *users, *const *servers; /* every host by role */
+    size_t nusers, nservers;
+    double video_kbps;        /* the scenario's video bitrate */
+    size_t nviewers;          /* users watching video in the traffic plan */
 };
 
 /* One fault while it is injected: what it changed and how to undo it. */
@@ -86,6 +93,17 @@ int flt_revert(const struct flt_env *env, struct flt_run *run, struct sr_error *
  * and the link rediscovered, the switch back, the controller answering). */
 int flt_verify_reverted(const struct flt_env *env, struct flt_run *run, double timeout_s,
                         struct sr_buf *seen, struct sr_error *err);
+
+/* One look at whether what was there before is back: 1, 0, or negative
+ * when it could not look. */
+int flt_check_reverted(const struct flt_env *env, struct flt_run *run, struct sr_buf *seen,
+                       struct sr_error *err);
+
+/* Whether the fault is seen through a rate measured over a window (traffic
+ * faults): then flt_check and flt_check_reverted answer from one window to
+ * the next, and a caller with other work (the collector's sweeps) should
+ * call them once per turn instead of blocking in flt_verify. */
+bool flt_run_measures(const struct flt_run *run);
 
 /* The switches and ports the fault touches, for labels (on_target). */
 size_t flt_run_touched(const struct flt_run *run, const char ***sws, uint32_t **ports);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proc.h"
+#include "traffic_plan.h"
 #include "util.h"
 
 static const struct topology *
@@ -50,6 +51,12 @@ connected(void *ctx, size_t *n, struct sr_error *err)
     sr_buf_release(&out);
     free(vsctl);
     return rc == 0 ? 0 : -SR_EIO;
+}
+
+static int
+traffic(void *ctx, const char *host, json_t *cmd, struct sr_error *err)
+{
+    return sim_runtime_agent_control(((struct sim_faultenv *) ctx)->rt, host, cmd, err);
 }
 
 static int
@@ -133,19 +140,38 @@ sim_faultenv_init(struct sim_faultenv *fe, struct sim_runtime *rt, struct ctl_cl
 
     memset(fe, 0, sizeof *fe);
     fe->rt = rt;
+    size_t nusers = 0, nservers = 0;
+
     fe->switches = xcalloc(t->nsw + 1, sizeof *fe->switches);
     for (size_t i = 0; i < t->nsw; i++) {
         fe->switches[i] = t->sw[i].name;
     }
+    fe->users = xcalloc(t->nhost + 1, sizeof *fe->users);
+    fe->servers = xcalloc(t->nhost + 1, sizeof *fe->servers);
+    for (size_t i = 0; i < t->nhost; i++) {
+        if (t->host[i].role == TOPO_ROLE_USER) {
+            fe->users[nusers++] = t->host[i].name;
+        } else {
+            fe->servers[nservers++] = t->host[i].name;
+        }
+    }
     fe->env = (struct flt_env) { .ctl = ctl, .ctx = fe, .net = net, .controller = controller,
-                                 .connected = connected, .dump_flows = dump_flows,
-                                 .dpid_of = dpid_of, .link_of = link_of, .host_of = host_of,
-                                 .switches = fe->switches, .nswitches = t->nsw };
+                                 .connected = connected, .traffic = traffic,
+                                 .dump_flows = dump_flows, .dpid_of = dpid_of, .link_of = link_of,
+                                 .host_of = host_of, .switches = fe->switches,
+                                 .nswitches = t->nsw, .users = fe->users, .nusers = nusers,
+                                 .servers = fe->servers, .nservers = nservers,
+                                 .video_kbps = (double) sim_runtime_plan(rt)
+                                                   ->scn->traffic.video.bitrate_kbps,
+                                 .nviewers = sim_video_viewers(sim_runtime_plan(rt)) };
 }
 
 void
 sim_faultenv_release(struct sim_faultenv *fe)
 {
     free(fe->switches);
+    free(fe->users);
+    free(fe->servers);
     fe->switches = NULL;
+    fe->users = fe->servers = NULL;
 }

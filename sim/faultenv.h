@@ -11,6 +11,7 @@ struct sim_faultenv {
     struct flt_env env;
     struct sim_runtime *rt;
     const char **switches;
+    const char **users, **servers;
 };
 
 /* Fills 'fe' for 'rt', acting through 'ctl'.  Release with

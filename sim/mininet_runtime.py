@@ -15,8 +15,10 @@
 #                                     -> {"id": 6, "ok": true, "pid": 1234}
 #   {"id": 6, "cmd": "tcpcheck", "pairs": [["u1h1", "10.0.1.1"]], "timeout": 2}
 #                                     -> {"id": 6, "ok": true, "failed": [...]}
-#   {"id": 7, "cmd": "agents", "program": "/path/simtraffic", "dir": "/run/dir/traffic"}
-#                 starts one traffic agent per host with DIR/<host>.json
+#   {"id": 7, "cmd": "agents", "program": "/path/simtraffic", "dir": "/run/dir/traffic",
+#    "control": "/run/simrun/agents"}
+#                 starts one traffic agent per host with DIR/<host>.json and,
+#                 with "control", a control socket CONTROL/<host>.ctl
 #   {"id": 8, "cmd": "agents_stop"}  stops them (SIGTERM: they flush their KPIs)
 #   {"id": 9, "cmd": "stop"}
 #
@@ -214,11 +216,13 @@ class Runtime(object):
             plan = os.path.join(folder, host.name + '.json')
             if not os.path.exists(plan):
                 continue
-            self.agents.append(host.popen(
-                [program, '--plan', plan,
-                 '--kpi', os.path.join(folder, host.name + '.kpi.jsonl'),
-                 '--log', os.path.join(folder, host.name + '.log')],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            argv = [program, '--plan', plan,
+                    '--kpi', os.path.join(folder, host.name + '.kpi.jsonl'),
+                    '--log', os.path.join(folder, host.name + '.log')]
+            if msg.get('control'):
+                argv += ['--control', os.path.join(msg['control'], host.name + '.ctl')]
+            self.agents.append(host.popen(argv, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
         return {'agents': len(self.agents)}
 
     def do_agents_stop(self, msg):

@@ -5,14 +5,15 @@
  * moves the labels of the rows that follow. */
 #include "run.h"
 
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <errno.h>
-#include <sys/stat.h>
 
 #include "collector.h"
 #include "dataset.h"
@@ -22,13 +23,21 @@
 #include "traffic_plan.h"
 #include "util.h"
 
-enum ep_state { EP_PENDING, EP_ACTIVE, EP_DONE };
+/* EP_REVERTING: reverted, waiting to see it (faults seen over a window). */
+enum ep_state { EP_PENDING, EP_ACTIVE, EP_REVERTING, EP_DONE };
+
+/* How long a fault may take to show, and to go. */
+#define VERIFY_S 5.0
+#define VERIFY_MEASURED_S 10.0
+#define REVERT_S 20.0
 
 struct ep {
     const struct flt_episode *e;
     enum ep_state state;
     struct flt_run *run;
     bool verified, healed;
+    bool checking;            /* verification under way, one look per sweep */
+    double check_t0;
     struct col_touch *touched;
     size_t ntouched;
 };
@@ -114,6 +123,34 @@ touched_of(struct exec *x, struct ep *p)
 }
 
 static void
+verified(struct exec *x, struct ep *p, double took_ms, const char *seen)
+{
+    p->verified = true;
+    event(x, p, "verified", took_ms, seen);
+    col_fault_event(x->col, p->e->id, COL_VERIFIED, col_now_s(x->col));
+    x->sum->verified++;
+}
+
+static void
+reverted(struct exec *x, struct ep *p, double took_ms, const char *seen)
+{
+    event(x, p, "reverted", took_ms, seen);
+    col_fault_event(x->col, p->e->id, COL_REVERTED, col_now_s(x->col));
+    x->sum->reverted++;
+}
+
+static void
+failed(struct exec *x, struct ep *p, double took_ms, const char *why, bool injecting)
+{
+    SR_WARN("%s%s on %s: %s", injecting ? "" : "reverting ", p->e->type->name, p->e->target, why);
+    event(x, p, "failed", took_ms, why);
+    if (injecting) {
+        col_fault_event(x->col, p->e->id, COL_FAILED, col_now_s(x->col));
+    }
+    x->sum->failed++;
+}
+
+static void
 inject(struct exec *x, struct ep *p)
 {
     struct sr_error err = { 0 };
@@ -125,17 +162,51 @@ inject(struct exec *x, struct ep *p)
     col_fault_event(x->col, p->e->id, COL_INJECT, t);
     p->state = EP_ACTIVE;
     x->sum->injected++;
-    if (flt_inject(&x->fe.env, p->e, &p->run, &err) < 0 ||
-        flt_verify(&x->fe.env, p->run, 5.0, &seen, &err) < 0) {
-        SR_WARN("%s on %s: %s", p->e->type->name, p->e->target, err.msg);
-        event(x, p, "failed", (sr_now() - t0) * 1000.0, err.msg);
-        col_fault_event(x->col, p->e->id, COL_FAILED, col_now_s(x->col));
-        x->sum->failed++;
+    if (flt_inject(&x->fe.env, p->e, &p->run, &err) == 0 && flt_run_measures(p->run)) {
+        /* Seen over a window: looked at once per sweep from now on. */
+        p->checking = true;
+        p->check_t0 = t0;
+        return;
+    }
+    if (err.code || flt_verify(&x->fe.env, p->run, VERIFY_S, &seen, &err) < 0) {
+        failed(x, p, (sr_now() - t0) * 1000.0, err.msg, true);
     } else {
-        p->verified = true;
-        event(x, p, "verified", (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
-        col_fault_event(x->col, p->e->id, COL_VERIFIED, col_now_s(x->col));
-        x->sum->verified++;
+        verified(x, p, (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
+    }
+    sr_buf_release(&seen);
+}
+
+/* One look at a fault seen over a window: verified (or reverted) once the
+ * window shows it, failed when it has not shown within the time allowed. */
+static void
+look(struct exec *x, struct ep *p)
+{
+    struct sr_error err = { 0 };
+    struct sr_buf seen = SR_BUF_INIT;
+    bool back = p->state == EP_REVERTING;
+    double took = sr_now() - p->check_t0, limit = back ? REVERT_S : VERIFY_MEASURED_S;
+    int ok = back ? flt_check_reverted(&x->fe.env, p->run, &seen, &err)
+                  : flt_check(&x->fe.env, p->run, &seen, &err);
+
+    if (ok == 1) {
+        p->checking = false;
+        if (back) {
+            p->state = EP_DONE;
+            reverted(x, p, took * 1000.0, sr_buf_cstr(&seen));
+        } else {
+            verified(x, p, took * 1000.0, sr_buf_cstr(&seen));
+        }
+    } else if (took > limit) {
+        char *why = xasprintf("%s not %s within %.0f s: %s", p->e->type->name,
+                              back ? "reverted" : "in effect", limit,
+                              ok < 0 ? err.msg : sr_buf_cstr(&seen));
+
+        p->checking = false;
+        if (back) {
+            p->state = EP_DONE;
+        }
+        failed(x, p, took * 1000.0, why, !back);
+        free(why);
     }
     sr_buf_release(&seen);
 }
@@ -155,15 +226,21 @@ revert(struct exec *x, struct ep *p, const char *why)
     if (!p->run) {
         return;
     }
-    if (flt_revert(&x->fe.env, p->run, &err) < 0 ||
-        flt_verify_reverted(&x->fe.env, p->run, 20.0, &seen, &err) < 0) {
-        SR_WARN("reverting %s on %s: %s", p->e->type->name, p->e->target, err.msg);
-        event(x, p, "failed", (sr_now() - t0) * 1000.0, err.msg);
-        x->sum->failed++;
+    if (p->checking) {
+        failed(x, p, (sr_now() - p->check_t0) * 1000.0,
+               "the fault had not shown when its time was up", true);
+        p->checking = false;
+    }
+    if (flt_revert(&x->fe.env, p->run, &err) == 0 && flt_run_measures(p->run)) {
+        p->state = EP_REVERTING;
+        p->checking = true;
+        p->check_t0 = t0;
+        return;
+    }
+    if (err.code || flt_verify_reverted(&x->fe.env, p->run, REVERT_S, &seen, &err) < 0) {
+        failed(x, p, (sr_now() - t0) * 1000.0, err.msg, false);
     } else {
-        event(x, p, "reverted", (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
-        col_fault_event(x->col, p->e->id, COL_REVERTED, col_now_s(x->col));
-        x->sum->reverted++;
+        reverted(x, p, (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
     }
     sr_buf_release(&seen);
 }
@@ -203,13 +280,15 @@ tick(void *ctx, struct collector *c, long k, double t_s)
 
         if (p->state == EP_ACTIVE && col_now_s(x->col) >= end) {
             revert(x, p, NULL);
+        } else if (p->checking) {
+            look(x, p);
         } else if (p->state == EP_ACTIVE) {
             recheck(x, p);
         }
         if (p->state == EP_PENDING && col_now_s(x->col) >= at) {
             inject(x, p);
         }
-        if (p->state == EP_ACTIVE) {
+        if (p->state == EP_ACTIVE || p->state == EP_REVERTING) {
             active = p->e->type->name;
         }
     }
@@ -272,7 +351,7 @@ start_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt
 {
     char *program = agent_path(), *folder = xasprintf("%s/traffic", dir);
     struct sr_error err = { 0 };
-    json_t *answer = NULL;
+    int n;
 
     if (!program || access(program, X_OK) < 0) {
         col_manifest_set(x->col, "traffic",
@@ -282,18 +361,14 @@ start_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt
     } else if (mkdir(folder, 0755) < 0 && errno != EEXIST) {
         SR_WARN("no traffic: cannot create '%s': %s", folder, strerror(errno));
     } else if (sim_write_traffic_plans(plan, folder, &err) < 0 ||
-               sim_runtime_command(rt, json_pack("{s:s, s:s, s:s}", "cmd", "agents", "program",
-                                                 program, "dir", folder),
-                                   60, &answer, &err) < 0) {
+               (n = sim_runtime_agents_start(rt, program, folder, &err)) < 0) {
         SR_WARN("no traffic: %s", err.msg);
         col_manifest_set(x->col, "traffic", json_pack("{s:b, s:s}", "generated", 0, "why",
                                                       err.msg));
     } else {
-        SR_INFO("traffic: %lld agents started",
-                (long long) json_integer_value(json_object_get(answer, "agents")));
+        SR_INFO("traffic: %d agents started", n);
         x->agents = true;
     }
-    json_decref(answer);
     free(program);
     free(folder);
 }
@@ -309,7 +384,7 @@ stop_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
     long n;
 
     if (x->agents) {
-        if (sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, NULL, &err) < 0) {
+        if (sim_runtime_agents_stop(rt, &err) < 0) {
             SR_WARN("stopping the traffic agents: %s", err.msg);
         }
         n = sim_gather_kpis(plan, folder, out, counts, &err);
@@ -409,6 +484,13 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     for (size_t i = 0; i < x.neps; i++) {
         if (x.eps[i].state == EP_ACTIVE) {
             revert(&x, &x.eps[i], sig ? " (the run was interrupted)" : " (the run ended)");
+        }
+    }
+    /* Faults seen over a window: wait until they are gone, or their time is up. */
+    for (size_t i = 0; i < x.neps; i++) {
+        while (x.eps[i].state == EP_REVERTING) {
+            look(&x, &x.eps[i]);
+            poll(NULL, 0, 100);
         }
     }
     if (!sig && sr_signals_pending()) {

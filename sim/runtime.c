@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@
 
 #define STATE_FILE SIM_STATE_DIR "/state.json"
 #define LOCK_FILE SIM_STATE_DIR "/lock"
+/* The traffic agents' control sockets (one run owns the machine). */
+#define AGENTS_DIR SIM_STATE_DIR "/agents"
 #define PYTHON "/usr/bin/python3"
 /* Not "mininet.py": a script of that name would shadow the mininet package. */
 #define MN_SCRIPT "net.py"
@@ -53,6 +56,8 @@ struct sim_runtime {
     char run_id[64];
     json_t *state;            /* what STATE_FILE holds */
 };
+
+static void remove_agent_sockets(void);
 
 /* ---- small helpers ---- */
 
@@ -1076,6 +1081,7 @@ sim_runtime_down(struct sim_runtime *rt)
     if (rt->lock_fd >= 0) {
         close(rt->lock_fd);
     }
+    remove_agent_sockets();
     ctl_http_free(rt->http);
     json_decref(rt->state);
     sr_buf_release(&rt->line);
@@ -1083,6 +1089,84 @@ sim_runtime_down(struct sim_runtime *rt)
     free(rt->rest_url);
     free(rt->osken);
     free(rt);
+}
+
+/* ---- traffic agents ---- */
+
+/* Removes AGENTS_DIR and the sockets in it (agents that were killed leave
+ * theirs behind). */
+static void
+remove_agent_sockets(void)
+{
+    DIR *d = opendir(AGENTS_DIR);
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] != '.') {
+            char *path = xasprintf("%s/%s", AGENTS_DIR, e->d_name);
+
+            unlink(path);
+            free(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+        rmdir(AGENTS_DIR);
+    }
+}
+
+int
+sim_runtime_agents_start(struct sim_runtime *rt, const char *program, const char *dir,
+                         struct sr_error *err)
+{
+    json_t *answer = NULL;
+    int n;
+
+    remove_agent_sockets();
+    if (mkdir_p(AGENTS_DIR, err) < 0) {
+        return -SR_EIO;
+    }
+    if (sim_runtime_command(rt, json_pack("{s:s, s:s, s:s, s:s}", "cmd", "agents", "program",
+                                          program, "dir", dir, "control", AGENTS_DIR),
+                            60, &answer, err) < 0) {
+        return -SR_EIO;
+    }
+    n = (int) json_integer_value(json_object_get(answer, "agents"));
+    json_decref(answer);
+    return n;
+}
+
+int
+sim_runtime_agents_stop(struct sim_runtime *rt, struct sr_error *err)
+{
+    int rc = sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, NULL, err);
+
+    remove_agent_sockets();
+    return rc;
+}
+
+int
+sim_runtime_agent_control(struct sim_runtime *rt, const char *host, json_t *cmd,
+                          struct sr_error *err)
+{
+    struct sockaddr_un to = { .sun_family = AF_UNIX };
+    char *text = json_dumps(cmd, JSON_COMPACT);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+
+    (void) rt;
+    snprintf(to.sun_path, sizeof to.sun_path, "%s/%s.ctl", AGENTS_DIR, host);
+    if (fd < 0 || sendto(fd, text, strlen(text), 0, (struct sockaddr *) &to, sizeof to) < 0) {
+        rc = sr_error_set(err, SR_EIO, "cannot reach the traffic agent of %s (%s): %s", host,
+                          to.sun_path,
+                          errno == ENOENT || errno == ECONNREFUSED
+                              ? "no agent is running there" : strerror(errno));
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(text);
+    json_decref(cmd);
+    return rc;
 }
 
 int

@@ -55,6 +55,18 @@ int sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *e
  * same ports, waiting until its REST API answers. */
 int sim_runtime_controller(struct sim_runtime *rt, bool up, struct sr_error *err);
 
+/* Starts a simtraffic agent ('program') on every host that has a plan
+ * DIR/<host>.json, writing DIR/<host>.kpi.jsonl and DIR/<host>.log, each
+ * with a control socket.  Returns how many started. */
+int sim_runtime_agents_start(struct sim_runtime *rt, const char *program, const char *dir,
+                             struct sr_error *err);
+/* Stops them (SIGTERM: they flush their KPIs). */
+int sim_runtime_agents_stop(struct sim_runtime *rt, struct sr_error *err);
+/* Sends 'cmd' (consumed) to the agent on 'host' through its control socket
+ * (see traffic/agent.c: {"load": L, "extra_streams": N, "servers": [...]}). */
+int sim_runtime_agent_control(struct sim_runtime *rt, const char *host, json_t *cmd,
+                              struct sr_error *err);
+
 /* Facts about a running network. */
 const struct sim_plan *sim_runtime_plan(const struct sim_runtime *rt);
 double sim_runtime_ready_s(const struct sim_runtime *rt);

@@ -11,6 +11,19 @@
 
 #define TRAFFIC_RNG_STREAM 4
 
+size_t
+sim_video_viewers(const struct sim_plan *plan)
+{
+    const struct scenario *s = plan->scn;
+    size_t nusers = 0;
+
+    for (size_t i = 0; i < plan->topo->nhost; i++) {
+        nusers += plan->topo->host[i].role == TOPO_ROLE_USER;
+    }
+    return s->traffic.video.enabled && nusers < plan->topo->nhost
+               ? (size_t) lround(s->traffic.video.clients * (double) nusers) : 0;
+}
+
 int
 sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_error *err)
 {
@@ -39,8 +52,7 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
     /* Which users watch video: a seeded choice, the same every run. */
     sr_rng_seed(&rng, s->seed, TRAFFIC_RNG_STREAM);
     sr_rng_shuffle(&rng, order, nusers, sizeof *order);
-    nclients = s->traffic.video.enabled && nservers
-                   ? (size_t) lround(s->traffic.video.clients * (double) nusers) : 0;
+    nclients = sim_video_viewers(plan);
     for (size_t i = 0; i < nclients; i++) {
         viewer[order[i]] = true;
     }

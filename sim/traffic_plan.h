@@ -14,6 +14,10 @@
  * round-robin over the servers. */
 int sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_error *err);
 
+/* How many users watch video: round(clients x users), none without
+ * servers or with video off. */
+size_t sim_video_viewers(const struct sim_plan *plan);
+
 /* Joins the agents' DIR/<host>.kpi.jsonl files into 'out' ordered by time;
  * counts records per service into 'counts' (an object).  Returns the
  * number of records. */

@@ -1,8 +1,11 @@
-/* Every fault type that needs no traffic agent, on one real network
- * (video_drop's topology, embedded controller): inject, verify, see the
- * effect in the switch itself, revert, verify, and check that the switch's
- * flows are exactly as before (ovs-ofctl dump-flows without counters) or,
- * for network faults, that a user reaches the server again.  Events go to
+/* Every fault type on one real network (video_drop's topology, embedded
+ * controller): inject, verify, see the effect in the switch itself, revert,
+ * verify, and check that the switch's flows are exactly as before
+ * (ovs-ofctl dump-flows without counters) or, for network faults, that a
+ * user reaches the server again.  The traffic faults come last, with the
+ * scenario's simtraffic agents started for them: their effect is read on
+ * the host itself (its interface's received bytes) and in the agents' KPI
+ * records, and after the revert the host's rate is back down.  Events go to
  * DIR/faults.jsonl; one JSON line per fault to stdout with its timings.
  * With --repeat N each type runs N times (bench/faults).  Exit 77 without
  * root.
@@ -11,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "faultenv.h"
@@ -18,13 +22,14 @@
 #include "plan.h"
 #include "proc.h"
 #include "runtime.h"
+#include "traffic_plan.h"
 #include "util.h"
 
 static const char *const order[] = {
     "lldp_drop",         "drop_service",      "blackhole_host",      "forwarding_loop",
     "rate_limit",        "flow_output_changed", "flow_inport_changed", "flow_idle_timeout",
     "flow_hard_timeout", "flows_deleted",     "link_down",           "server_down",
-    "switch_down",       "controller_down",
+    "switch_down",       "controller_down",   "heavy_streaming_host", "congestion",
 };
 
 struct ctx {
@@ -36,6 +41,8 @@ struct ctx {
     const char *server_sw, *core_link_a, *core_link_b, *other_core;
     FILE *log;
     double t0;
+    const char *dir;
+    bool agents;
 };
 
 /* Sorted 'ovs-ofctl dump-flows --no-stats' of 'sws' (one switch, or all). */
@@ -134,7 +141,89 @@ target_for(struct ctx *c, const char *type, char *buf, size_t size)
     if (!strcmp(type, "switch_down")) {
         return c->other_core;
     }
+    if (!strcmp(type, "heavy_streaming_host")) {
+        return c->user->name;
+    }
     return c->server_sw;
+}
+
+/* The traffic agents, started for the traffic faults (with traffic on,
+ * the controller learns flows all the time, so the flow faults' exact
+ * before/after comparison runs without them). */
+static int
+start_agents(struct ctx *c)
+{
+    char self[4096], *folder = xasprintf("%s/traffic", c->dir), *program;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    struct sr_error err = { 0 };
+    int rc;
+
+    self[n > 0 ? n : 0] = '\0';
+    *(strrchr(self, '/') ? strrchr(self, '/') : self) = '\0';
+    program = xasprintf("%s/simtraffic", self);
+    mkdir(folder, 0755);
+    rc = sim_write_traffic_plans(sim_runtime_plan(c->rt), folder, &err) < 0 ||
+                 sim_runtime_agents_start(c->rt, program, folder, &err) < 0
+             ? -1 : 0;
+    if (rc < 0) {
+        fprintf(stderr, "starting the traffic agents: %s\n", err.msg);
+    }
+    free(folder);
+    free(program);
+    c->agents = rc == 0;
+    sr_signals_sleep(5000); /* the video streams start */
+    return rc;
+}
+
+/* kbit/s a host received over 'seconds', read from its own interface. */
+static double
+host_rx_kbps(struct ctx *c, const char *host, double seconds)
+{
+    char line[256];
+    json_t *ans = NULL;
+    struct sr_error err = { 0 };
+    double kbps = -1;
+
+    snprintf(line, sizeof line,
+             "a=$(cat /sys/class/net/%s-eth0/statistics/rx_bytes); sleep %.1f; "
+             "b=$(cat /sys/class/net/%s-eth0/statistics/rx_bytes); echo $((b - a))",
+             host, seconds, host);
+    if (sim_runtime_command(c->rt, json_pack("{s:s, s:s, s:[s, s, s]}", "cmd", "run", "host",
+                                             host, "argv", "bash", "-c", line),
+                            60, &ans, &err) == 0) {
+        kbps = strtod(json_string_value(json_object_get(ans, "stdout")), NULL) * 8.0 / 1000.0 /
+               seconds;
+    }
+    json_decref(ans);
+    return kbps;
+}
+
+/* The agents' records of the control commands and extra streams. */
+static void
+agent_records(struct ctx *c, const char *host, double since, double *load, long *extra_reports)
+{
+    char *path = xasprintf("%s/traffic/%s.kpi.jsonl", c->dir, host);
+    char *text = sr_read_file(path, NULL);
+
+    *load = 0;
+    *extra_reports = 0;
+    for (char *l = text ? strtok(text, "\n") : NULL; l; l = strtok(NULL, "\n")) {
+        json_t *r = json_loads(l, 0, NULL);
+        json_t *m = json_object_get(r, "metrics");
+        const char *svc = json_string_value(json_object_get(r, "service"));
+
+        if (svc && json_number_value(json_object_get(r, "t")) >= since) {
+            if (!strcmp(svc, "agent")) {
+                *load = json_number_value(json_object_get(m, "load"));
+            } else if (!strcmp(svc, "video") && json_is_true(json_object_get(m, "extra")) &&
+                       json_number_value(json_object_get(m, "bitrate_kbps")) > 1000) {
+                (*extra_reports)++;
+            }
+        }
+        json_decref(r);
+    }
+    free(text);
+    free(path);
 }
 
 /* Checks the effect that can be seen beyond the verification itself. */
@@ -152,6 +241,32 @@ effect(struct ctx *c, const struct flt_episode *ep, const char *before, char **w
         if (!changed) {
             *why = xstrdup("the switch's flows did not change");
             return false;
+        }
+    }
+    if (!strcmp(name, "heavy_streaming_host")) {
+        /* Eight more streams of 1500 kbit/s: the host itself receives them. */
+        double kbps = host_rx_kbps(c, ep->target, 1.0), load;
+        long extra;
+
+        agent_records(c, ep->target, c->t0, &load, &extra);
+        if (kbps < 0.7 * 8 * 1500 || extra < 8) {
+            *why = xasprintf("%s received %.0f kbit/s with 8 extra streams of 1500; %ld good "
+                             "reports of extra streams", ep->target, kbps, extra);
+            return false;
+        }
+    }
+    if (!strcmp(name, "congestion")) {
+        /* Every host's agent took the load; each viewer pulls 3 more streams. */
+        for (size_t i = 0; i < c->t->nhost; i++) {
+            double load;
+            long extra;
+
+            agent_records(c, c->t->host[i].name, sr_now() - 30, &load, &extra);
+            if (load != 4) {
+                *why = xasprintf("the agent of %s runs at load %g, not 4", c->t->host[i].name,
+                                 load);
+                return false;
+            }
         }
     }
     if (!strcmp(name, "drop_service")) {
@@ -218,6 +333,14 @@ restored(struct ctx *c, const struct flt_episode *ep, const char *before, char *
         *why = xasprintf("%s cannot reach %s after the revert", c->user->name, c->server_ip);
         return false;
     }
+    if (!strcmp(ep->type->name, "heavy_streaming_host")) {
+        double kbps = host_rx_kbps(c, ep->target, 1.0);
+
+        if (kbps < 0 || kbps > 0.3 * 8 * 1500) {
+            *why = xasprintf("%s still receives %.0f kbit/s after the revert", ep->target, kbps);
+            return false;
+        }
+    }
     return true;
 }
 
@@ -276,7 +399,7 @@ main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    opts.out_dir = argv[2];
+    opts.out_dir = c.dir = argv[2];
     c.rt = sim_runtime_up(plan, &opts, &err);
     if (!c.rt) {
         fprintf(stderr, "%s\n", err.msg);
@@ -343,14 +466,19 @@ main(int argc, char **argv)
             ep.type = type;
             ep.target = (char *) target_for(&c, type->name, tbuf, sizeof tbuf);
             ep.spec = (struct flt_spec) { .type = type, .service = "video", .timeout_ms = 5000,
-                                          .rate_kbps = 1000 };
+                                          .rate_kbps = 1000, .streams = 8, .factor = 4 };
+            if (type->family == FLT_FAMILY_TRAFFIC && !c.agents && start_agents(&c) < 0) {
+                why = xstrdup("the traffic agents did not start");
+                break;
+            }
             before = switch_flows(&c, !strcmp(type->name, "blackhole_host") ? c.server_sw
                                       : !strcmp(type->name, "forwarding_loop") ? "all"
                                                                                 : ep.target);
             t0 = sr_now();
             event(&c, "inject", &ep, t0, -1, NULL);
             if (flt_inject(&c.fe.env, &ep, &run, &err) < 0 ||
-                flt_verify(&c.fe.env, run, 5.0, &seen, &err) < 0) {
+                flt_verify(&c.fe.env, run, type->family == FLT_FAMILY_TRAFFIC ? 10.0 : 5.0,
+                           &seen, &err) < 0) {
                 why = xasprintf("inject: %s", err.msg);
                 event(&c, "failed", &ep, sr_now(), -1, err.msg);
             } else {
@@ -402,6 +530,9 @@ main(int argc, char **argv)
         free(rev);
     }
     fclose(c.log);
+    if (c.agents) {
+        sim_runtime_agents_stop(c.rt, &err);
+    }
     sim_faultenv_release(&c.fe);
     ctl_client_free(ctl);
     sim_runtime_down(c.rt);
