@@ -190,6 +190,10 @@ actions_text(json_t *instructions)
             if (member(act, "drop-action")) {
                 continue;
             }
+            if (member(act, "dec-nw-ttl")) {
+                sr_buf_printf(&b, "%sDEC_NW_TTL", b.len ? "," : "");
+                continue;
+            }
             json_object_foreach(act, key, v) {
                 if (strcmp(key, "order")) {
                     sr_buf_printf(&b, "%s%s", b.len ? "," : "", key);
@@ -417,6 +421,8 @@ ctl_odl_flow_body(const struct ctl_flow_mod *f, struct sr_error *err)
             json_array_append_new(acts, json_pack("{s:i, s:{s:o, s:i}}", "order", order++,
                                                   "output-action", "output-node-connector",
                                                   nc, "max-length", 65535));
+        } else if (type && !strcmp(type, "DEC_NW_TTL")) {
+            json_array_append_new(acts, json_pack("{s:i, s:{}}", "order", order++, "dec-nw-ttl"));
         } else if (type && !strcmp(type, "METER") &&
                    sr_json_u64(json_object_get(a, "meter_id"), &n)) {
             json_array_append_new(ins, json_pack("{s:i, s:{s:I}}", "order", 0, "meter",

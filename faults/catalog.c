@@ -105,3 +105,14 @@ flt_is_service(const char *name)
     }
     return false;
 }
+
+const char *
+flt_controller_limit(const struct flt_type *type, const char *kind)
+{
+    if (!strcmp(kind, "ryu") && !strcmp(type->name, "lldp_drop")) {
+        return "Ryu's link discovery (ryu.topology.switches) installs its own LLDP rule at the "
+               "highest priority, 65535, so no drop rule can outrank it (simrun's embedded "
+               "controller turns that rule off)";
+    }
+    return NULL;
+}

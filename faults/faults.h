@@ -61,6 +61,10 @@ const struct flt_type *flt_type_find(const char *name);
 const char *flt_family_name(enum flt_family f);
 const char *flt_target_kind_name(enum flt_target_kind k);
 
+/* Why 'type' cannot be done with a controller of 'kind' ("embedded",
+ * "ryu", "odl"), or NULL when it can. */
+const char *flt_controller_limit(const struct flt_type *type, const char *kind);
+
 /* Services a fault can single out (drop_service). */
 bool flt_is_service(const char *name);
 

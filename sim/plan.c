@@ -194,6 +194,32 @@ check_timeline(struct sim_plan *p, struct scn_diags *diags)
     return diags->n - before;
 }
 
+/* Why the scenario cannot do fault type 't': its controller cannot, or it
+ * raises traffic the scenario does not have.  NULL when it can. */
+static char *
+cannot_do(const struct scenario *scn, const struct flt_type *t)
+{
+    const char *kind = scn_controller_kind_name(scn->controller.kind);
+    const char *why = flt_controller_limit(t, kind);
+    bool any = scn->traffic.video.enabled || scn->traffic.chat.enabled ||
+               scn->traffic.web.enabled || scn->traffic.mail.enabled ||
+               scn->traffic.p2p.enabled || scn->traffic.broadcast.enabled;
+
+    if (why) {
+        return xasprintf("fault type '%s' cannot be done with the %s controller: %s", t->name,
+                         kind, why);
+    }
+    if (t->family == FLT_FAMILY_TRAFFIC && !any) {
+        return xasprintf("fault type '%s' raises the hosts' traffic, but [traffic] turns every "
+                         "service off", t->name);
+    }
+    if (!strcmp(t->name, "heavy_streaming_host") && !scn->traffic.video.enabled) {
+        return xasprintf("fault type '%s' pulls video streams, but [traffic] turns video off",
+                         t->name);
+    }
+    return NULL;
+}
+
 struct sim_plan *
 sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_error *err)
 {
@@ -222,10 +248,26 @@ sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_er
         const struct scn_fault_pos *pos = &scn->fault_pos[i];
         struct sr_error terr = { 0 };
 
+        char *why = cannot_do(scn, f->type);
+
         if (flt_check_target(f->type, f->target, &p->world, &terr) < 0) {
             scn_diag_add(diags, pos->target_line ? pos->target_line : pos->line,
                          pos->target_line ? pos->target_col : pos->col, "%s", terr.msg);
             targets_ok = false;
+        }
+        if (why) {
+            scn_diag_add(diags, pos->line, pos->col, "%s", why);
+            targets_ok = false;
+            free(why);
+        }
+    }
+    for (size_t i = 0; scn->campaign.present && i < scn->campaign.c.ntypes; i++) {
+        char *why = cannot_do(scn, scn->campaign.c.types[i]);
+
+        if (why) {
+            scn_diag_add(diags, scn->campaign.line, scn->campaign.col, "[campaign]: %s", why);
+            targets_ok = false;
+            free(why);
         }
     }
     if (!targets_ok) {

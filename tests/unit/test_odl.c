@@ -94,6 +94,8 @@ test_ctl_odl_parses_rfc8040_node_with_strings(void **state)
     assert_int_equal(s.flows[0].idle_timeout, 10);
     assert_int_equal(s.flows[0].hard_timeout, 20);
     assert_string_equal(s.flows[0].actions, "");
+    assert_int_equal(s.nflows, 2);
+    assert_string_equal(s.flows[1].actions, "DEC_NW_TTL,OUTPUT:4");
     ctl_stats_release(&s);
     free(text);
 }
@@ -184,6 +186,19 @@ test_ctl_odl_writes_flow_bodies(void **state)
         "action"), 0), "drop-action");
     assert_non_null(drop);
     json_decref(body);
+    /* forwarding_loop's actions: the TTL goes down before the packet goes out. */
+    json_array_append_new(actions, json_pack("{s:s}", "type", "DEC_NW_TTL"));
+    json_array_append_new(actions, json_pack("{s:s, s:i}", "type", "OUTPUT", "port", 4));
+    body = ctl_odl_flow_body(&f, &err);
+    text = json_dumps(json_object_get(json_object_get(json_array_get(json_object_get(json_object_get(
+                          json_array_get(json_object_get(body, "flow-node-inventory:flow"), 0),
+                          "instructions"), "instruction"), 0), "apply-actions"), "action"),
+                      JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "[{\"dec-nw-ttl\":{},\"order\":0},{\"order\":1,\"output-action\":"
+                              "{\"max-length\":65535,\"output-node-connector\":\"4\"}}]");
+    free(text);
+    json_decref(body);
+    json_array_clear(actions);
     json_object_set_new(match, "vlan_vid", json_integer(10));
     assert_null(ctl_odl_flow_body(&f, &err));
     assert_string_equal(err.msg, "match field 'vlan_vid' cannot be written for OpenDaylight");

@@ -205,6 +205,7 @@ test_scn_bad_files_report_expected_problems(void **state)
         "controller-embedded-url", "controller-errors", "controller-ryu",
         "fault-errors",     "fault-targets",    "fault-timing",
         "toml-syntax",      "unknown-keys",     "wrong-types",
+        "fault-cannot-do",  "campaign-no-traffic",
     };
 
     (void) state;
