@@ -274,15 +274,14 @@ u64_value(uint64_t v)
                           : json_sprintf("%llu", (unsigned long long) v);
 }
 
-int
-ctl_client_flow(struct ctl_client *c, enum ctl_flow_cmd cmd, const struct ctl_flow_mod *f,
-                struct sr_error *err)
+/* The method, URL and body (NULL: none) that carry out 'cmd' for 'f'. */
+static int
+flow_request(struct ctl_client *c, enum ctl_flow_cmd cmd, const struct ctl_flow_mod *f,
+             const char **method, char **url, char **text, struct sr_error *err)
 {
-    struct sr_buf resp = SR_BUF_INIT;
-    char *url = NULL, *text = NULL;
-    json_t *body = NULL;
-    int rc;
+    json_t *body;
 
+    *url = *text = NULL;
     if (c->kind == CTL_KIND_RYU) {
         static const char *const paths[] = { "add", "modify_strict", "delete_strict" };
 
@@ -292,27 +291,42 @@ ctl_client_flow(struct ctl_client *c, enum ctl_flow_cmd cmd, const struct ctl_fl
                          "hard_timeout", (int) f->hard_timeout, "match",
                          f->match ? f->match : json_object(), "actions",
                          f->actions ? f->actions : json_array());
-        url = xasprintf("%s/stats/flowentry/%s", c->base, paths[cmd]);
-        text = json_dumps(body, JSON_COMPACT);
-        rc = request(c, "POST", url, text, &resp, err);
-    } else {
-        if (!f->id) {
-            return sr_error_set(err, SR_EINVAL, "OpenDaylight flows need an id");
-        }
-        url = odl_config_url(c, f->dpid, "flow", f->table_id, f->id);
-        if (cmd == CTL_FLOW_DELETE) {
-            rc = request(c, "DELETE", url, NULL, &resp, err);
-        } else {
-            body = ctl_odl_flow_body(f, err);
-            if (!body) {
-                free(url);
-                return -SR_EINVAL;
-            }
-            text = json_dumps(body, JSON_COMPACT);
-            rc = request(c, "PUT", url, text, &resp, err);
-        }
+        *method = "POST";
+        *url = xasprintf("%s/stats/flowentry/%s", c->base, paths[cmd]);
+        *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        return 0;
     }
-    json_decref(body);
+    if (!f->id) {
+        return sr_error_set(err, SR_EINVAL, "OpenDaylight flows need an id");
+    }
+    *url = odl_config_url(c, f->dpid, "flow", f->table_id, f->id);
+    *method = cmd == CTL_FLOW_DELETE ? "DELETE" : "PUT";
+    if (cmd != CTL_FLOW_DELETE) {
+        body = ctl_odl_flow_body(f, err);
+        if (!body) {
+            free(*url);
+            *url = NULL;
+            return -SR_EINVAL;
+        }
+        *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+    }
+    return 0;
+}
+
+int
+ctl_client_flow(struct ctl_client *c, enum ctl_flow_cmd cmd, const struct ctl_flow_mod *f,
+                struct sr_error *err)
+{
+    struct sr_buf resp = SR_BUF_INIT;
+    const char *method;
+    char *url, *text;
+    int rc = flow_request(c, cmd, f, &method, &url, &text, err);
+
+    if (rc == 0) {
+        rc = request(c, method, url, text, &resp, err);
+    }
     free(text);
     free(url);
     sr_buf_release(&resp);
@@ -366,7 +380,9 @@ enum req_kind { REQ_PORTS, REQ_PORTDESC, REQ_TABLES, REQ_FLOWS, REQ_NODE };
 struct req {
     size_t sw;                /* index into the sweep's switches */
     enum req_kind kind;
+    const char *method;       /* NULL: GET */
     char *url;
+    char *send;               /* the request's body, or NULL */
     CURL *easy;
     struct curl_slist *headers;
     struct sr_buf body;
@@ -390,8 +406,8 @@ start_req(struct ctl_client *c, struct req *r)
         r->headers = NULL;
     }
     sr_buf_clear(&r->body);
-    ctl_http_setup(r->easy, "GET", r->url, NULL, c->timeout_ms, c->userpwd, &r->body,
-                   r->errbuf, &r->headers);
+    ctl_http_setup(r->easy, r->method ? r->method : "GET", r->url, r->send, c->timeout_ms,
+                   c->userpwd, &r->body, r->errbuf, &r->headers);
     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
     curl_multi_add_handle(c->multi, r->easy);
 }
@@ -408,7 +424,8 @@ finish_req(struct ctl_client *c, struct req *r, CURLcode rc)
         r->ok = r->done = true;
         return;
     }
-    ctl_http_failure("GET", r->url, rc, r->errbuf, status, &r->body, &r->err);
+    ctl_http_failure(r->method ? r->method : "GET", r->url, rc, r->errbuf, status, &r->body,
+                     &r->err);
     retryable = rc != CURLE_OK || status >= 500;
     if (retryable && r->attempt < c->retries) {
         r->retry_at = sr_now() + 0.1 * (double) (1 << (r->attempt < 6 ? r->attempt : 6));
@@ -416,6 +433,58 @@ finish_req(struct ctl_client *c, struct req *r, CURLcode rc)
         return;
     }
     r->done = true;
+}
+
+/* Runs 'n' requests at once on the multi handle, each retried with
+ * backoff as single requests are. */
+static void
+run_reqs(struct ctl_client *c, struct req *reqs, size_t nreq)
+{
+    size_t pending;
+
+    for (size_t k = 0; k < nreq; k++) {
+        start_req(c, &reqs[k]);
+    }
+    pending = nreq;
+    while (pending) {
+        int running = 0, left;
+        CURLMsg *msg;
+        double now;
+
+        curl_multi_perform(c->multi, &running);
+        while ((msg = curl_multi_info_read(c->multi, &left))) {
+            struct req *r = NULL;
+
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &r);
+            finish_req(c, r, msg->data.result);
+            if (r->done) {
+                pending--;
+            }
+        }
+        now = sr_now();
+        for (size_t k = 0; k < nreq; k++) {
+            if (!reqs[k].done && reqs[k].retry_at > 0 && reqs[k].retry_at <= now) {
+                reqs[k].retry_at = 0;
+                start_req(c, &reqs[k]);
+            }
+        }
+        if (pending) {
+            curl_multi_poll(c->multi, NULL, 0, running ? 50 : 10, NULL);
+        }
+    }
+}
+
+static void
+release_req(struct req *r)
+{
+    curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
+    sr_buf_release(&r->body);
+    free(r->url);
+    free(r->send);
 }
 
 static int
@@ -473,7 +542,7 @@ ctl_client_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned
                  struct ctl_stats *stats, struct sr_error *err)
 {
     struct req *reqs = xcalloc(n * 4 + 1, sizeof *reqs);
-    size_t nreq = 0, pending;
+    size_t nreq = 0;
     int failed = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -507,39 +576,7 @@ ctl_client_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned
                                           .url = xasprintf("%s/stats/flow/%llu", c->base, d) };
         }
     }
-    for (size_t k = 0; k < nreq; k++) {
-        start_req(c, &reqs[k]);
-    }
-    pending = nreq;
-    while (pending) {
-        int running = 0, left;
-        CURLMsg *msg;
-        double now;
-
-        curl_multi_perform(c->multi, &running);
-        while ((msg = curl_multi_info_read(c->multi, &left))) {
-            struct req *r = NULL;
-
-            if (msg->msg != CURLMSG_DONE) {
-                continue;
-            }
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &r);
-            finish_req(c, r, msg->data.result);
-            if (r->done) {
-                pending--;
-            }
-        }
-        now = sr_now();
-        for (size_t k = 0; k < nreq; k++) {
-            if (!reqs[k].done && reqs[k].retry_at > 0 && reqs[k].retry_at <= now) {
-                reqs[k].retry_at = 0;
-                start_req(c, &reqs[k]);
-            }
-        }
-        if (pending) {
-            curl_multi_poll(c->multi, NULL, 0, running ? 50 : 10, NULL);
-        }
-    }
+    run_reqs(c, reqs, nreq);
     for (size_t k = 0; k < nreq; k++) {
         struct req *r = &reqs[k];
         struct ctl_stats *s = &stats[r->sw];
@@ -553,15 +590,51 @@ ctl_client_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned
             sr_error_prefix(&perr, "%s", r->url);
             sr_strlcpy(s->error, perr.msg, sizeof s->error);
         }
-        curl_easy_cleanup(r->easy);
-        curl_slist_free_all(r->headers);
-        sr_buf_release(&r->body);
-        free(r->url);
+        release_req(r);
     }
     for (size_t i = 0; i < n; i++) {
         if (stats[i].status != 0 && failed++ == 0) {
             sr_error_set(err, -stats[i].status, "%s", stats[i].error);
         }
+    }
+    free(reqs);
+    return failed;
+}
+
+int
+ctl_client_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds,
+                 const struct ctl_flow_mod *mods, size_t n, struct sr_error *err)
+{
+    struct req *reqs = xcalloc(n + 1, sizeof *reqs);
+    int failed = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (flow_request(c, cmds[i], &mods[i], &reqs[i].method, &reqs[i].url, &reqs[i].send,
+                         &reqs[i].err) < 0) {
+            reqs[i].done = true;
+        }
+    }
+    /* Only those that could be written go out; run_reqs counts done ones. */
+    {
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+            if (!reqs[i].done) {
+                struct req tmp = reqs[k];
+
+                reqs[k] = reqs[i];
+                reqs[i] = tmp;
+                k++;
+            }
+        }
+        run_reqs(c, reqs, k);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!reqs[i].ok && failed++ == 0) {
+            sr_error_set(err, reqs[i].err.code ? reqs[i].err.code : SR_EIO, "%s",
+                         reqs[i].err.msg);
+        }
+        release_req(&reqs[i]);
     }
     free(reqs);
     return failed;

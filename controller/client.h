@@ -144,6 +144,13 @@ void ctl_stats_release(struct ctl_stats *s);
 int ctl_client_flow(struct ctl_client *c, enum ctl_flow_cmd cmd,
                     const struct ctl_flow_mod *f, struct sr_error *err);
 
+/* Carries out the 'n' flow changes 'cmds[i]' on 'mods[i]' at once (a
+ * libcurl multi handle, each retried as single writes are); the changes
+ * must not depend on one another's order.  Returns how many failed ('err'
+ * holds the first failure). */
+int ctl_client_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds,
+                     const struct ctl_flow_mod *mods, size_t n, struct sr_error *err);
+
 /* A meter that drops traffic above 'rate_kbps' (OpenFlow 1.3 meters). */
 int ctl_client_meter(struct ctl_client *c, bool add, uint64_t dpid, uint32_t meter_id,
                      uint32_t rate_kbps, struct sr_error *err);

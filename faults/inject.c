@@ -162,10 +162,43 @@ parse_actions(const char *text, struct sr_error *err)
     return out;
 }
 
-/* Writes one flow ('cmd') on 'dpid'. */
+/* Flow changes gathered to be written at once (ctl_client_flows): a fault
+ * on every switch makes hundreds, and one after another they take long. */
+struct flow_batch {
+    enum ctl_flow_cmd *cmd;
+    struct ctl_flow_mod *mod; /* match, actions and id owned here */
+    size_t n, cap, capm;
+};
+
+static void
+batch_release(struct flow_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        json_decref(b->mod[i].match);
+        json_decref(b->mod[i].actions);
+        free((char *) b->mod[i].id);
+    }
+    free(b->cmd);
+    free(b->mod);
+    memset(b, 0, sizeof *b);
+}
+
 static int
-write_flow_id(const struct flt_env *env, enum ctl_flow_cmd cmd, uint64_t dpid,
-              uint32_t priority, uint64_t cookie, uint32_t idle, uint32_t hard,
+batch_flush(const struct flt_env *env, struct flow_batch *b, struct sr_error *err)
+{
+    int failed = b->n ? ctl_client_flows(env->ctl, b->cmd, b->mod, b->n, err) : 0;
+
+    if (failed) {
+        sr_error_prefix(err, "%d of %zu flow changes failed", failed, b->n);
+    }
+    batch_release(b);
+    return failed ? -SR_EIO : 0;
+}
+
+/* Writes one flow ('cmd') on 'dpid', or with 'b' adds it to the batch. */
+static int
+write_flow_id(const struct flt_env *env, struct flow_batch *b, enum ctl_flow_cmd cmd,
+              uint64_t dpid, uint32_t priority, uint64_t cookie, uint32_t idle, uint32_t hard,
               const char *match, const char *actions, const char *flow_id,
               struct sr_error *err)
 {
@@ -188,6 +221,14 @@ write_flow_id(const struct flt_env *env, enum ctl_flow_cmd cmd, uint64_t dpid,
         json_decref(a);
         return a ? sr_error_set(err, SR_EINVAL, "cannot read match %s", match) : -SR_EINVAL;
     }
+    if (b) {
+        xgrow((void **) &b->cmd, &b->cap, b->n + 1, sizeof *b->cmd);
+        xgrow((void **) &b->mod, &b->capm, b->n + 1, sizeof *b->mod);
+        f.id = xstrdup(f.id);
+        b->cmd[b->n] = cmd;
+        b->mod[b->n++] = f;
+        return 0;
+    }
     rc = ctl_client_flow(env->ctl, cmd, &f, err);
     json_decref(m);
     json_decref(a);
@@ -199,8 +240,8 @@ write_flow(const struct flt_env *env, enum ctl_flow_cmd cmd, uint64_t dpid, uint
            uint64_t cookie, uint32_t idle, uint32_t hard, const char *match,
            const char *actions, struct sr_error *err)
 {
-    return write_flow_id(env, cmd, dpid, priority, cookie, idle, hard, match, actions, NULL,
-                         err);
+    return write_flow_id(env, NULL, cmd, dpid, priority, cookie, idle, hard, match, actions,
+                         NULL, err);
 }
 
 /* The flows of table 0 on 'dpid'. */
@@ -228,40 +269,6 @@ is_lldp_rule(const struct ctl_flow *f)
     return strstr(f->match, "\"dl_type\":35020") && strstr(f->actions, "CONTROLLER");
 }
 
-static int
-snapshot(const struct flt_env *env, struct flt_run *r, const char *sw, struct sr_error *err)
-{
-    struct sw_snap *s;
-    struct ctl_stats st;
-    uint64_t dpid;
-
-    if (!env->dpid_of(env->ctx, sw, &dpid)) {
-        return sr_error_set(err, SR_ENOTFOUND, "no switch '%s'", sw);
-    }
-    if (read_flows(env, dpid, &st, err) < 0) {
-        return -SR_EIO;
-    }
-    r->snaps = xrealloc(r->snaps, (r->nsnaps + 1) * sizeof *r->snaps);
-    s = &r->snaps[r->nsnaps++];
-    s->sw = xstrdup(sw);
-    s->dpid = dpid;
-    s->n = 0;
-    s->flows = xcalloc(st.nflows + 1, sizeof *s->flows);
-    for (size_t i = 0; i < st.nflows; i++) {
-        const struct ctl_flow *f = &st.flows[i];
-
-        if (f->table_id != 0) {
-            continue;
-        }
-        s->flows[s->n++] = (struct saved_flow) { f->priority, f->idle_timeout, f->hard_timeout,
-                                                 f->cookie, f->id ? xstrdup(f->id) : NULL,
-                                                 xstrdup(f->match), xstrdup(f->actions) };
-    }
-    ctl_stats_release(&st);
-    touch(r, s->sw, 0);
-    return 0;
-}
-
 /* The flows a fault rewrites: all but the table-miss entry and the rule
  * that sends LLDP to the controller (the seed: "except the one to the
  * controller"); flows_deleted keeps only the table-miss entry (the seed:
@@ -279,18 +286,60 @@ rewritable_for(const struct flt_type *type, const struct saved_flow *f)
 
 /* ---- flow faults ---- */
 
+/* Keeps the table-0 flows of switch 'sw' from 'st'. */
+static void
+keep_snapshot(struct flt_run *r, const char *sw, const struct ctl_stats *st)
+{
+    struct sw_snap *s;
+
+    r->snaps = xrealloc(r->snaps, (r->nsnaps + 1) * sizeof *r->snaps);
+    s = &r->snaps[r->nsnaps++];
+    s->sw = xstrdup(sw);
+    s->dpid = st->dpid;
+    s->n = 0;
+    s->flows = xcalloc(st->nflows + 1, sizeof *s->flows);
+    for (size_t i = 0; i < st->nflows; i++) {
+        const struct ctl_flow *f = &st->flows[i];
+
+        if (f->table_id != 0) {
+            continue;
+        }
+        s->flows[s->n++] = (struct saved_flow) { f->priority, f->idle_timeout, f->hard_timeout,
+                                                 f->cookie, f->id ? xstrdup(f->id) : NULL,
+                                                 xstrdup(f->match), xstrdup(f->actions) };
+    }
+    touch(r, s->sw, 0);
+}
+
+/* Snapshots the target switch, or every switch for "all", in one sweep. */
 static int
 switches_of(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
 {
-    if (!strcmp(r->target, "all")) {
-        for (size_t i = 0; i < env->nswitches; i++) {
-            if (snapshot(env, r, env->switches[i], err) < 0) {
-                return -1;
-            }
+    bool all = !strcmp(r->target, "all");
+    size_t n = all ? env->nswitches : 1;
+    uint64_t *dpids = xcalloc(n + 1, sizeof *dpids);
+    struct ctl_stats *st = xcalloc(n + 1, sizeof *st);
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *sw = all ? env->switches[i] : r->target;
+
+        if (!env->dpid_of(env->ctx, sw, &dpids[i])) {
+            rc = sr_error_set(err, SR_ENOTFOUND, "no switch '%s'", sw);
         }
-        return 0;
     }
-    return snapshot(env, r, r->target, err);
+    if (rc == 0 && ctl_client_sweep(env->ctl, dpids, n, CTL_WANT_FLOWS, st, err) != 0) {
+        rc = -SR_EIO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            keep_snapshot(r, all ? env->switches[i] : r->target, &st[i]);
+        }
+        ctl_stats_release(&st[i]);
+    }
+    free(st);
+    free(dpids);
+    return rc;
 }
 
 /* The switch's ports that are used in its flows' outputs. */
@@ -366,6 +415,7 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
 {
     const char *name = r->type->name;
     uint32_t timeout = (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
+    struct flow_batch b = { 0 };
 
     if (switches_of(env, r, err) < 0) {
         return -1;
@@ -386,13 +436,14 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
                 char *acts;
 
                 if (nports < 2) {
+                    batch_release(&b);
                     return sr_error_set(err, SR_EINVAL,
                                         "switch %s outputs to fewer than two ports: nothing "
                                         "to change outputs to",
                                         s->sw);
                 }
                 acts = shifted_actions(f->actions, ports, nports);
-                rc = write_flow_id(env, CTL_FLOW_MODIFY, s->dpid, f->priority, f->cookie, f->idle,
+                rc = write_flow_id(env, &b, CTL_FLOW_MODIFY, s->dpid, f->priority, f->cookie, f->idle,
                                    f->hard, f->match, acts, f->id, err);
                 free(acts);
             } else if (!strcmp(name, "flow_inport_changed")) {
@@ -403,11 +454,11 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
 
                 r->inport = nports ? ports[nports - 1] : 1;
                 m = with_inport(f->match, r->inport);
-                rc = write_flow_id(env, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0,
+                rc = write_flow_id(env, &b, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0,
                                    f->match, f->actions, f->id, err);
                 if (rc == 0) {
-                    rc = write_flow(env, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie, f->idle,
-                                    f->hard, m, f->actions, err);
+                    rc = write_flow_id(env, &b, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie,
+                                       f->idle, f->hard, m, f->actions, NULL, err);
                 }
                 free(m);
             } else if (!strcmp(name, "flow_idle_timeout") || !strcmp(name, "flow_hard_timeout")) {
@@ -415,24 +466,29 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
                  * the same match and priority replaces it. */
                 bool idle = name[5] == 'i';
 
-                rc = write_flow_id(env, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie,
+                rc = write_flow_id(env, &b, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie,
                                    idle ? timeout : f->idle, idle ? f->hard : timeout, f->match,
                                    f->actions, f->id, err);
             } else if (!strcmp(name, "flows_deleted")) {
-                rc = write_flow_id(env, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0,
+                rc = write_flow_id(env, &b, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0,
                                    f->match, f->actions, f->id, err);
             } else if (!strcmp(name, "rate_limit")) {
                 char *acts = xasprintf("METER:%u,%s", r->meter_id, f->actions);
 
-                rc = write_flow_id(env, CTL_FLOW_MODIFY, s->dpid, f->priority, f->cookie, f->idle,
+                rc = write_flow_id(env, &b, CTL_FLOW_MODIFY, s->dpid, f->priority, f->cookie, f->idle,
                                    f->hard, f->match, acts, f->id, err);
                 free(acts);
             }
             if (rc < 0) {
                 sr_error_prefix(err, "%s on %s", name, s->sw);
+                batch_release(&b);
                 return -1;
             }
         }
+    }
+    if (batch_flush(env, &b, err) < 0) {
+        sr_error_prefix(err, "%s", name);
+        return -1;
     }
     return 0;
 }
@@ -572,6 +628,7 @@ static int
 revert_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
 {
     const char *name = r->type->name;
+    struct flow_batch b = { 0 };
     int rc = 0;
 
     for (size_t si = 0; si < r->nsnaps; si++) {
@@ -587,16 +644,19 @@ revert_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
             if (!strcmp(name, "flow_inport_changed")) {
                 char *m = with_inport(f->match, r->inport);
 
-                write_flow(env, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0, m,
-                           f->actions, err);
+                write_flow_id(env, &b, CTL_FLOW_DELETE, s->dpid, f->priority, f->cookie, 0, 0,
+                              m, f->actions, NULL, err);
                 free(m);
             }
             /* ADD replaces a flow with the same match and priority, so one
              * call restores actions and timeouts, or re-creates it. */
-            one = write_flow_id(env, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie, f->idle,
+            one = write_flow_id(env, &b, CTL_FLOW_ADD, s->dpid, f->priority, f->cookie, f->idle,
                                 f->hard, f->match, f->actions, f->id, err);
             rc = rc < 0 ? rc : one;
         }
+    }
+    if (batch_flush(env, &b, err) < 0 && rc == 0) {
+        rc = -SR_EIO;
     }
     return rc;
 }
