@@ -1274,9 +1274,11 @@ flt_check_reverted(const struct flt_env *env, struct flt_run *r, struct sr_buf *
 }
 
 bool
-flt_run_measures(const struct flt_run *r)
+flt_run_slow(const struct flt_run *r)
 {
-    return r->type->family == FLT_FAMILY_TRAFFIC;
+    /* Rates need a window; switches reconnect to a controller after
+     * Open vSwitch's backoff, seconds later. */
+    return r->type->family == FLT_FAMILY_TRAFFIC || r->type->family == FLT_FAMILY_CONTROLLER;
 }
 
 static int

@@ -99,11 +99,12 @@ int flt_verify_reverted(const struct flt_env *env, struct flt_run *run, double t
 int flt_check_reverted(const struct flt_env *env, struct flt_run *run, struct sr_buf *seen,
                        struct sr_error *err);
 
-/* Whether the fault is seen through a rate measured over a window (traffic
- * faults): then flt_check and flt_check_reverted answer from one window to
- * the next, and a caller with other work (the collector's sweeps) should
- * call them once per turn instead of blocking in flt_verify. */
-bool flt_run_measures(const struct flt_run *run);
+/* Whether the fault takes seconds to show or to go: a rate measured over
+ * a window (traffic faults), switches reconnecting to a controller
+ * (controller_down).  A caller with other work (the collector's sweeps)
+ * should then call flt_check / flt_check_reverted once per turn instead of
+ * blocking in flt_verify. */
+bool flt_run_slow(const struct flt_run *run);
 
 /* The switches and ports the fault touches, for labels (on_target). */
 size_t flt_run_touched(const struct flt_run *run, const char ***sws, uint32_t **ports);

@@ -44,7 +44,8 @@ static int cmd_up(int argc, char **argv);
 static int cmd_clean(int argc, char **argv);
 
 static const struct command commands[] = {
-    { "run", "run [--out DIR] [--seed N] [--duration D] [--quiet] FILE",
+    { "run", "run [--out DIR] [--seed N] [--duration D] [--controller K --controller-url U] "
+             "[--quiet] FILE",
       "run a scenario: network, collector, fault timeline (also: simrun FILE)", cmd_run },
     { "check", "check FILE...", "validate scenario files, reporting every problem",
       cmd_check },
@@ -93,9 +94,60 @@ usage_error(const char *cmd, const char *fmt, ...)
 
 /* Loads the scenario at 'path' and builds its plan; prints every problem to
  * stderr.  'seed' >= 0 overrides the scenario's seed. */
+/* What the command line changes in a scenario. */
+struct overrides {
+    long long seed;           /* -1: the scenario's */
+    int64_t duration_ms;      /* -1: the scenario's */
+    const char *controller;   /* "embedded", "ryu", "odl", or NULL */
+    const char *url;          /* the controller's URL, or NULL */
+};
+
+static bool
+apply_overrides(struct scenario *scn, const struct overrides *ov, struct scn_diags *diags)
+{
+    struct scn_controller *c = &scn->controller;
+
+    if (ov->seed >= 0) {
+        scn->seed = (uint64_t) ov->seed;
+    }
+    if (ov->duration_ms > 0) {
+        scn->duration_ms = ov->duration_ms;
+        scn->duration_set = true;
+    }
+    if (ov->controller) {
+        c->kind = !strcmp(ov->controller, "ryu")   ? SCN_CTL_RYU
+                  : !strcmp(ov->controller, "odl") ? SCN_CTL_ODL
+                                                   : SCN_CTL_EMBEDDED;
+    }
+    if (ov->url) {
+        free(c->url);
+        c->url = xstrdup(ov->url);
+        if (!ov->controller && c->kind == SCN_CTL_EMBEDDED) {
+            c->kind = SCN_CTL_RYU;
+        }
+    }
+    if (c->kind == SCN_CTL_EMBEDDED && ov->url) {
+        scn_diag_add(diags, 0, 0, "--controller-url is for an external controller "
+                                  "(--controller ryu or odl); the embedded one is started by "
+                                  "simrun");
+        return false;
+    }
+    if (c->kind != SCN_CTL_EMBEDDED && !c->url) {
+        scn_diag_add(diags, 0, 0, "the %s controller needs a URL: --controller-url (for "
+                                  "example http://127.0.0.1:%s) or url in [controller]",
+                     scn_controller_kind_name(c->kind), c->kind == SCN_CTL_ODL ? "8181" : "8080");
+        return false;
+    }
+    if (ov->controller && c->kind == SCN_CTL_EMBEDDED) {
+        free(c->url);
+        c->url = NULL;
+    }
+    return true;
+}
+
 static int
-load_plan(const char *path, long long seed, struct scenario **scn_out,
-          struct sim_plan **plan_out)
+load_plan_with(const char *path, const struct overrides *ov, struct scenario **scn_out,
+               struct sim_plan **plan_out)
 {
     struct scn_diags diags = { 0 };
     struct sr_error err = { 0 };
@@ -103,10 +155,9 @@ load_plan(const char *path, long long seed, struct scenario **scn_out,
     struct sim_plan *plan = NULL;
     char *text;
 
-    if (scn) {
-        if (seed >= 0) {
-            scn->seed = (uint64_t) seed;
-        }
+    /* Options change what the plan checks (a fault after the end, a fault
+     * the controller cannot do), so they apply before it is built. */
+    if (scn && apply_overrides(scn, ov, &diags)) {
         plan = sim_plan_build(scn, &diags, &err);
     }
     if (!plan) {
@@ -127,6 +178,15 @@ load_plan(const char *path, long long seed, struct scenario **scn_out,
     *scn_out = scn;
     *plan_out = plan;
     return 0;
+}
+
+static int
+load_plan(const char *path, long long seed, struct scenario **scn_out,
+          struct sim_plan **plan_out)
+{
+    struct overrides ov = { .seed = seed, .duration_ms = -1 };
+
+    return load_plan_with(path, &ov, scn_out, plan_out);
 }
 
 static bool
@@ -384,6 +444,7 @@ static const struct option up_options[] = {
  * commands from standard input. */
 struct up_loop {
     struct sim_runtime *rt;
+    const struct ctl_config *external; /* NULL: the embedded controller */
     struct sr_buf line;
     bool stdin_open;
     bool quit;
@@ -464,9 +525,13 @@ up_collect(struct up_loop *u, const struct sim_plan *plan)
     int sig;
 
     /* A sweep must end before the next one is due. */
+    if (u->external) {
+        cfg = *u->external;
+        cfg.batch = false;
+    }
     cfg.timeout_ms = (long) (o.interval_s * 800.0);
     cfg.timeout_ms = cfg.timeout_ms > 2000 ? 2000 : cfg.timeout_ms;
-    o.manifest = sim_manifest_base(plan, "embedded", cfg.url);
+    o.manifest = sim_manifest_base(plan, sim_runtime_controller_kind(u->rt), cfg.url);
     client = ctl_client_new(&cfg, &err);
     if (client) {
         c = col_new(&o, sws, plan->topo->nsw, NULL, 0, client, &err);
@@ -493,10 +558,12 @@ cmd_up(int argc, char **argv)
     struct sim_runtime *rt;
     struct sr_error err = { 0 };
     struct up_loop u = { .stdin_open = true };
+    struct ctl_config ext_cfg;
+    char *password = NULL;
     bool collect = false;
     int64_t v;
     double timeout;
-    int c, rc = 0;
+    int c, rc = 0, ext;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:t:p:r:ch", up_options, NULL)) != -1) {
@@ -538,11 +605,13 @@ cmd_up(int argc, char **argv)
     if (rc) {
         return rc;
     }
-    if (sr_signals_install(&err) < 0) {
+    ext = sim_external_controller(scn, &ext_cfg, &password, &err);
+    if (ext < 0 || sr_signals_install(&err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
         goto out;
     }
+    opts.external = u.external = ext ? &ext_cfg : NULL;
     rt = sim_runtime_up(plan, &opts, &err);
     if (!rt) {
         fprintf(stderr, "simrun: %s\n", err.msg);
@@ -551,10 +620,11 @@ cmd_up(int argc, char **argv)
     }
     printf("ready in %.1f s\n", sim_runtime_ready_s(rt));
     fflush(stdout);
-    fprintf(stderr, "simrun: controller %s (OpenFlow 127.0.0.1:%d); run directory %s\n"
+    fprintf(stderr, "simrun: %s controller %s (OpenFlow port %d); run directory %s\n"
                     "simrun: Ctrl-C tears the network down; 'help' on standard input "
                     "lists commands\n",
-            sim_runtime_rest_url(rt), sim_runtime_of_port(rt), sim_runtime_dir(rt));
+            sim_runtime_controller_kind(rt), sim_runtime_rest_url(rt), sim_runtime_of_port(rt),
+            sim_runtime_dir(rt));
     u.rt = rt;
     if (collect) {
         up_collect(&u, plan);
@@ -567,6 +637,7 @@ cmd_up(int argc, char **argv)
     SR_INFO("network torn down");
 
 out:
+    free(password);
     sr_buf_release(&u.line);
     sim_plan_free(plan);
     scenario_free(scn);
@@ -604,6 +675,9 @@ cmd_clean(int argc, char **argv)
 }
 
 static const struct option run_options[] = {
+    { "controller", required_argument, NULL, 'C' },
+    { "controller-url", required_argument, NULL, 'U' },
+    { "of-port", required_argument, NULL, 'p' },
     { "out", required_argument, NULL, 'o' },
     { "seed", required_argument, NULL, 's' },
     { "duration", required_argument, NULL, 'd' },
@@ -621,14 +695,37 @@ cmd_run(int argc, char **argv)
     struct scenario *scn = NULL;
     struct sim_plan *plan = NULL;
     struct sr_error err = { 0 };
+    struct overrides ov = { 0 };
+    struct ctl_config ext_cfg;
+    char *password = NULL;
     long long seed = -1;
-    int64_t duration_ms = -1;
+    int64_t duration_ms = -1, v;
     double timeout;
-    int c, rc;
+    int c, rc, ext;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:s:d:t:qh", run_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:s:d:t:qhC:U:p:", run_options, NULL)) != -1) {
         switch (c) {
+        case 'C':
+            if (strcmp(optarg, "embedded") && strcmp(optarg, "ryu") && strcmp(optarg, "odl")) {
+                return usage_error("run", "unknown controller '%s' (embedded, ryu or odl)",
+                                   optarg);
+            }
+            ov.controller = optarg;
+            break;
+        case 'U':
+            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
+                return usage_error("run", "the controller URL '%s' must start with http:// or "
+                                   "https://", optarg);
+            }
+            ov.url = optarg;
+            break;
+        case 'p':
+            if (!sr_parse_i64(optarg, 1, 65535, &v)) {
+                return usage_error("run", "invalid port '%s'", optarg);
+            }
+            opts.runtime.of_port = (int) v;
+            break;
         case 'o':
             opts.runtime.out_dir = optarg;
             break;
@@ -654,8 +751,14 @@ cmd_run(int argc, char **argv)
             sr_log_set_level(SR_LOG_WARN);
             break;
         case 'h':
-            printf("usage: simrun [run] [--out DIR] [--seed N] [--duration D] [--timeout S] "
-                   "[--quiet] FILE\n");
+            printf("usage: simrun [run] [--out DIR] [--seed N] [--duration D] [--timeout S]\n"
+                   "                    [--controller embedded|ryu|odl] [--controller-url URL]\n"
+                   "                    [--of-port N] [--quiet] FILE\n\n"
+                   "--controller and --controller-url override [controller]: with ryu or odl\n"
+                   "the switches connect to that controller (OpenFlow on the URL's host,\n"
+                   "port --of-port, 6653 by default) and simrun reads and writes through its\n"
+                   "REST API.  The password comes from [controller] or\n"
+                   "$SIMRUN_CONTROLLER_PASSWORD.\n");
             return 0;
         default:
             return usage_error("run", "%s", "invalid option");
@@ -664,36 +767,19 @@ cmd_run(int argc, char **argv)
     if (optind + 1 != argc) {
         return usage_error("run", "%s", "run needs exactly one scenario file");
     }
-    /* The duration changes what the plan checks (a fault after the end),
-     * so it is applied before the plan is built. */
-    {
-        struct scn_diags diags = { 0 };
-
-        scn = scenario_load(argv[optind], &diags, &err);
-        if (scn) {
-            if (seed >= 0) {
-                scn->seed = (uint64_t) seed;
-            }
-            if (duration_ms > 0) {
-                scn->duration_ms = duration_ms;
-                scn->duration_set = true;
-            }
-            plan = sim_plan_build(scn, &diags, &err);
-        }
-        if (!plan) {
-            char *text = scn_diags_format(&diags, argv[optind]);
-
-            fputs(diags.n ? text : "", stderr);
-            if (!diags.n) {
-                fprintf(stderr, "simrun: %s\n", err.msg);
-            }
-            free(text);
-            scn_diags_release(&diags);
-            scenario_free(scn);
-            return EXIT_USAGE;
-        }
-        scn_diags_release(&diags);
+    ov.seed = seed;
+    ov.duration_ms = duration_ms;
+    rc = load_plan_with(argv[optind], &ov, &scn, &plan);
+    if (rc) {
+        return rc;
     }
+    ext = sim_external_controller(scn, &ext_cfg, &password, &err);
+    if (ext < 0) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    opts.runtime.external = ext ? &ext_cfg : NULL;
     if (sr_signals_install(&err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
@@ -720,6 +806,7 @@ cmd_run(int argc, char **argv)
     rc = rc == 0 ? 0 : 1;
 
 out:
+    free(password);
     sim_plan_free(plan);
     scenario_free(scn);
     return rc;

@@ -20,7 +20,10 @@
 #                 starts one traffic agent per host with DIR/<host>.json and,
 #                 with "control", a control socket CONTROL/<host>.ctl
 #   {"id": 8, "cmd": "agents_stop"}  stops them (SIGTERM: they flush their KPIs)
-#   {"id": 9, "cmd": "stop"}
+#   {"id": 9, "cmd": "controller", "state": "down"|"up"}
+#                 cuts every switch off from its controller (an external one,
+#                 which simrun cannot stop) and connects them again
+#   {"id": 10, "cmd": "stop"}
 #
 # End of input (simrun went away) and SIGTERM stop the network too.
 # Every answer carries "ok" and, when false, "error".  Events simrun did not
@@ -67,6 +70,7 @@ class Runtime(object):
         self.listeners = []
         self.spawned = []
         self.agents = []
+        self.cut_off = {}
 
     def send(self, obj):
         try:
@@ -187,6 +191,22 @@ class Runtime(object):
             host.cmd('ip link set dev %s %s' % (intf.name, state))
         return {}
 
+    def do_controller(self, msg):
+        state = msg['state']
+        if state == 'down':
+            for sw in self.net.switches:
+                if sw.name not in self.cut_off:
+                    self.cut_off[sw.name] = sw.vsctl('get-controller', sw.name).split()
+                    sw.vsctl('del-controller', sw.name)
+        elif state == 'up':
+            for name, targets in self.cut_off.items():
+                if targets:
+                    self.net[name].vsctl('set-controller', name, *targets)
+            self.cut_off = {}
+        else:
+            raise ValueError("controller state must be 'down' or 'up'")
+        return {}
+
     @staticmethod
     def argv_of(msg):
         argv = msg.get('argv')
@@ -263,7 +283,8 @@ class Runtime(object):
                     'switch': self.do_switch, 'host': self.do_host,
                     'run': self.do_run, 'spawn': self.do_spawn,
                     'tcpcheck': self.do_tcpcheck, 'agents': self.do_agents,
-                    'agents_stop': self.do_agents_stop}
+                    'agents_stop': self.do_agents_stop,
+                    'controller': self.do_controller}
         for line in sys.stdin:
             line = line.strip()
             if not line:

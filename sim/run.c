@@ -28,7 +28,7 @@ enum ep_state { EP_PENDING, EP_ACTIVE, EP_REVERTING, EP_DONE };
 
 /* How long a fault may take to show, and to go. */
 #define VERIFY_S 5.0
-#define VERIFY_MEASURED_S 10.0
+#define VERIFY_SLOW_S 10.0
 #define REVERT_S 20.0
 
 struct ep {
@@ -162,8 +162,8 @@ inject(struct exec *x, struct ep *p)
     col_fault_event(x->col, p->e->id, COL_INJECT, t);
     p->state = EP_ACTIVE;
     x->sum->injected++;
-    if (flt_inject(&x->fe.env, p->e, &p->run, &err) == 0 && flt_run_measures(p->run)) {
-        /* Seen over a window: looked at once per sweep from now on. */
+    if (flt_inject(&x->fe.env, p->e, &p->run, &err) == 0 && flt_run_slow(p->run)) {
+        /* Slow to show: looked at once per sweep from now on. */
         p->checking = true;
         p->check_t0 = t0;
         return;
@@ -184,7 +184,7 @@ look(struct exec *x, struct ep *p)
     struct sr_error err = { 0 };
     struct sr_buf seen = SR_BUF_INIT;
     bool back = p->state == EP_REVERTING;
-    double took = sr_now() - p->check_t0, limit = back ? REVERT_S : VERIFY_MEASURED_S;
+    double took = sr_now() - p->check_t0, limit = back ? REVERT_S : VERIFY_SLOW_S;
     int ok = back ? flt_check_reverted(&x->fe.env, p->run, &seen, &err)
                   : flt_check(&x->fe.env, p->run, &seen, &err);
 
@@ -231,7 +231,7 @@ revert(struct exec *x, struct ep *p, const char *why)
                "the fault had not shown when its time was up", true);
         p->checking = false;
     }
-    if (flt_revert(&x->fe.env, p->run, &err) == 0 && flt_run_measures(p->run)) {
+    if (flt_revert(&x->fe.env, p->run, &err) == 0 && flt_run_slow(p->run)) {
         p->state = EP_REVERTING;
         p->checking = true;
         p->check_t0 = t0;
@@ -402,6 +402,38 @@ stop_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
 }
 
 int
+sim_external_controller(const struct scenario *scn, struct ctl_config *cfg, char **password,
+                        struct sr_error *err)
+{
+    const struct scn_controller *c = &scn->controller;
+
+    *password = NULL;
+    if (c->kind == SCN_CTL_EMBEDDED) {
+        return 0;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->kind = c->kind == SCN_CTL_ODL ? CTL_KIND_ODL : CTL_KIND_RYU;
+    cfg->url = c->url;
+    cfg->user = c->user;
+    cfg->api = c->api == SCN_API_RESTCONF ? CTL_ODL_RESTCONF : CTL_ODL_RFC8040;
+    cfg->timeout_ms = c->timeout_ms > 0 ? (long) c->timeout_ms : 2000;
+    if (c->password_file) {
+        *password = sr_read_file(c->password_file, NULL);
+        if (!*password) {
+            return sr_error_set(err, SR_ENOTFOUND, "cannot read the controller's password "
+                                "file '%s'", c->password_file);
+        }
+        (*password)[strcspn(*password, "\r\n")] = '\0';
+    } else if (c->password) {
+        *password = xstrdup(c->password);
+    } else if (getenv("SIMRUN_CONTROLLER_PASSWORD")) {
+        *password = xstrdup(getenv("SIMRUN_CONTROLLER_PASSWORD"));
+    }
+    cfg->password = *password;
+    return 1;
+}
+
+int
 sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_run_summary *sum,
         struct sr_error *err)
 {
@@ -427,6 +459,10 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     snprintf(sum->dir, sizeof sum->dir, "%s", sim_runtime_dir(rt));
     sum->ready_s = sim_runtime_ready_s(rt);
     SR_INFO("ready in %.1f s", sum->ready_s);
+    if (o->runtime.external) {
+        cfg = *o->runtime.external;
+        cfg.batch = false;     /* the sweep extension is the embedded controller's */
+    }
     cfg.url = sim_runtime_rest_url(rt);
     cfg.timeout_ms = (long) (co.interval_s * 800.0);
     cfg.timeout_ms = cfg.timeout_ms > 2000 ? 2000 : cfg.timeout_ms;
@@ -456,7 +492,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
                                          p->ntouched, !strcmp(p->e->target, "all") };
     }
     co.dir = sum->dir;
-    co.manifest = sim_manifest_base(plan, "embedded", cfg.url);
+    co.manifest = sim_manifest_base(plan, sim_runtime_controller_kind(rt), cfg.url);
     json_object_set_new(co.manifest, "traffic", json_pack("{s:b}", "generated", 0));
     json_object_set_new(co.manifest, "ready_s", json_real(round(sum->ready_s * 10) / 10));
     sws = sim_col_switches(plan);
@@ -486,7 +522,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
             revert(&x, &x.eps[i], sig ? " (the run was interrupted)" : " (the run ended)");
         }
     }
-    /* Faults seen over a window: wait until they are gone, or their time is up. */
+    /* Slow faults: wait until they are gone, or their time is up. */
     for (size_t i = 0; i < x.neps; i++) {
         while (x.eps[i].state == EP_REVERTING) {
             look(&x, &x.eps[i]);

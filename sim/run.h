@@ -15,6 +15,17 @@ struct sim_run_opts {
     bool quiet;               /* no progress line */
 };
 
+struct scenario;
+struct ctl_config;
+
+/* The scenario's external controller ([controller] kind = "ryu" or "odl")
+ * as a client configuration: returns 1 and fills 'cfg' (strings borrowed
+ * from 'scn', the password read from 'password_file' or
+ * $SIMRUN_CONTROLLER_PASSWORD into '*password', which the caller frees),
+ * 0 for the embedded controller, or a negative code. */
+int sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
+                            char **password, struct sr_error *err);
+
 /* What a run reports at its end. */
 struct sim_run_summary {
     char dir[512];

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "log.h"
 #include "mininet.h"
 #include "proc.h"
@@ -46,6 +47,9 @@ struct sim_runtime {
     char *dir;
     char *rest_url;
     char *osken;              /* path of osken-manager */
+    const struct ctl_config *external; /* NULL: the embedded controller */
+    char of_ip[64];           /* where the switches connect */
+    struct ctl_client *client; /* readiness checks, through either */
     int of_port, rest_port;
     struct sr_proc ctl, mn;
     struct ctl_http *http;
@@ -242,6 +246,9 @@ preflight(struct sim_runtime *rt, struct sr_error *err)
                             "Mininet is not installed for " PYTHON
                             " (apt-get install mininet, or run setup.sh)");
     }
+    if (rt->external) {
+        return 0;
+    }
     rt->osken = sr_which("osken-manager");
     if (!rt->osken || access("/usr/lib/python3/dist-packages/os_ken/__init__.py", R_OK) < 0) {
         return sr_error_set(err, SR_ENOTFOUND,
@@ -412,6 +419,9 @@ prepare_dir(struct sim_runtime *rt, const struct sim_runtime_opts *o, struct sr_
     if (rc < 0) {
         return sr_error_set(err, SR_EIO, "cannot write the run directory '%s': %s", rt->dir,
                             strerror(errno));
+    }
+    if (rt->external) {
+        return 0;
     }
     path = xasprintf("%s/controller.py", rt->dir);
     rc = write_file(path, ctl_embedded_app_py, ctl_embedded_app_py_size, err);
@@ -649,8 +659,8 @@ start_mininet(struct sim_runtime *rt, double deadline, struct sr_error *err)
     char port[16], probe[16];
     char *script = xasprintf("%s/" MN_SCRIPT, rt->dir);
     char *logp = xasprintf("%s/mininet.log", rt->dir);
-    const char *argv[] = { PYTHON, script, "--controller-port", port, "--run-id",
-                           rt->run_id, "--probe-port", probe, NULL };
+    const char *argv[] = { PYTHON, script, "--controller-ip", rt->of_ip, "--controller-port",
+                           port, "--run-id", rt->run_id, "--probe-port", probe, NULL };
     struct sr_fd_spec pipe_spec = { SR_FD_PIPE, NULL }, logf = { SR_FD_FILE, logp };
     int rc;
 
@@ -700,7 +710,7 @@ check_switches(struct sim_runtime *rt, struct sr_buf *missing, struct sr_error *
     uint64_t *dpids = NULL;
     size_t n = 0, nmissing = 0;
 
-    if (ctl_ryu_switches(rt->http, rt->rest_url, &dpids, &n, err) < 0) {
+    if (ctl_client_switches(rt->client, &dpids, &n, err) < 0) {
         return -1;
     }
     sr_buf_clear(missing);
@@ -726,7 +736,7 @@ check_links(struct sim_runtime *rt, struct sr_buf *missing, struct sr_error *err
     size_t n = 0;
     int nmissing = 0;
 
-    if (ctl_ryu_links(rt->http, rt->rest_url, &links, &n, err) < 0) {
+    if (ctl_client_links(rt->client, &links, &n, err) < 0) {
         return -1;
     }
     sr_buf_clear(missing);
@@ -815,7 +825,7 @@ wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err)
     while (step < 3) {
         int missing;
 
-        if (sr_proc_exited(rt->ctl.pid, NULL)) {
+        if (!rt->external && sr_proc_exited(rt->ctl.pid, NULL)) {
             rt->ctl.pid = -1;
             rc = sr_error_set(err, SR_EIO, "the controller exited during start-up; see %s/controller.log",
                               rt->dir);
@@ -1083,6 +1093,7 @@ sim_runtime_down(struct sim_runtime *rt)
     }
     remove_agent_sockets();
     ctl_http_free(rt->http);
+    ctl_client_free(rt->client);
     json_decref(rt->state);
     sr_buf_release(&rt->line);
     free(rt->dir);
@@ -1211,6 +1222,29 @@ sim_clean(struct sr_buf *out, struct sr_error *err)
 
 /* ---- bring-up ---- */
 
+/* The host of an http(s) URL, where the switches find an external
+ * controller's OpenFlow port. */
+static int
+url_host(const char *url, char *host, size_t size, struct sr_error *err)
+{
+    const char *p = strstr(url, "://");
+    size_t n;
+
+    p = p ? p + 3 : url;
+    if (strchr(p, '@') && strchr(p, '@') < p + strcspn(p, "/")) {
+        p = strchr(p, '@') + 1;
+    }
+    n = *p == '[' ? strcspn(p, "]") + 1 : strcspn(p, ":/");
+    if (n == 0 || n >= size) {
+        return sr_error_set(err, SR_EINVAL, "cannot tell the controller's host from '%s'", url);
+    }
+    snprintf(host, size, "%.*s", (int) n, p);
+    if (!strcmp(host, "localhost")) {
+        snprintf(host, size, "127.0.0.1");
+    }
+    return 0;
+}
+
 struct sim_runtime *
 sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
                struct sr_error *err)
@@ -1221,6 +1255,7 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
     json_t *sws;
 
     rt->plan = plan;
+    rt->external = o->external;
     rt->t0 = sr_now();
     rt->lock_fd = -1;
     rt->ctl.pid = rt->mn.pid = -1;
@@ -1229,21 +1264,40 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
         goto fail;
     }
     rt->state = json_pack("{s:i, s:s}", "simrun_pid", (int) getpid(), "run_id", "");
-    if ((o->of_port && check_port_free(o->of_port, "the OpenFlow", err) < 0) ||
-        (o->rest_port && check_port_free(o->rest_port, "the REST", err) < 0)) {
+    if (!rt->external &&
+        ((o->of_port && check_port_free(o->of_port, "the OpenFlow", err) < 0) ||
+         (o->rest_port && check_port_free(o->rest_port, "the REST", err) < 0))) {
         goto fail;
     }
-    rt->of_port = o->of_port ? o->of_port : free_port(err);
-    rt->rest_port = o->rest_port ? o->rest_port : free_port(err);
-    while (rt->rest_port == rt->of_port && rt->rest_port > 0) {
-        rt->rest_port = free_port(err);
+    if (rt->external) {
+        rt->of_port = o->of_port ? o->of_port : 6653;
+        rt->rest_port = 0;
+    } else {
+        rt->of_port = o->of_port ? o->of_port : free_port(err);
+        rt->rest_port = o->rest_port ? o->rest_port : free_port(err);
+        while (rt->rest_port == rt->of_port && rt->rest_port > 0) {
+            rt->rest_port = free_port(err);
+        }
     }
     if (rt->of_port < 0 || rt->rest_port < 0 || ensure_ovs(err) < 0 ||
         check_bridges(plan, err) < 0 || prepare_dir(rt, o, err) < 0) {
         goto fail;
     }
-    rt->rest_url = xasprintf("http://127.0.0.1:%d", rt->rest_port);
-    rt->http = ctl_http_new(2000, NULL, NULL, err);
+    if (rt->external) {
+        rt->rest_url = xstrdup(o->external->url);
+        if (url_host(rt->rest_url, rt->of_ip, sizeof rt->of_ip, err) < 0) {
+            goto fail;
+        }
+        rt->client = ctl_client_new(o->external, err);
+    } else {
+        struct ctl_config cfg = { .kind = CTL_KIND_RYU, .timeout_ms = 2000 };
+
+        rt->rest_url = xasprintf("http://127.0.0.1:%d", rt->rest_port);
+        snprintf(rt->of_ip, sizeof rt->of_ip, "127.0.0.1");
+        cfg.url = rt->rest_url;
+        rt->client = ctl_client_new(&cfg, err);
+    }
+    rt->http = rt->client ? ctl_http_new(2000, NULL, NULL, err) : NULL;
     if (!rt->http) {
         goto fail;
     }
@@ -1255,23 +1309,30 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
     json_object_set_new(rt->state, "dir", json_string(rt->dir));
     json_object_set_new(rt->state, "rest_url", json_string(rt->rest_url));
     json_object_set_new(rt->state, "of_port", json_integer(rt->of_port));
+    json_object_set_new(rt->state, "controller", json_string(sim_runtime_controller_kind(rt)));
     json_object_set_new(rt->state, "switches", sws);
     save_state(rt);
     {
         char *path = xasprintf("%s/run.json", rt->dir);
         json_t *run = json_pack("{s:s, s:s, s:i, s:i, s:s}", "run_id", rt->run_id, "rest_url",
                                 rt->rest_url, "of_port", rt->of_port, "rest_port",
-                                rt->rest_port, "controller", "embedded");
+                                rt->rest_port, "controller", sim_runtime_controller_kind(rt));
 
         json_dump_file(run, path, JSON_INDENT(1));
         json_decref(run);
         free(path);
     }
     SR_INFO("run directory %s", rt->dir);
-    if (start_controller(rt, rt->t0 + 30.0, err) < 0) {
-        goto fail;
+    if (rt->external) {
+        SR_INFO("external %s controller at %s (OpenFlow on %s:%d)",
+                sim_runtime_controller_kind(rt), rt->rest_url, rt->of_ip, rt->of_port);
+    } else {
+        if (start_controller(rt, rt->t0 + 30.0, err) < 0) {
+            goto fail;
+        }
+        SR_INFO("controller answering at %s (OpenFlow on 127.0.0.1:%d)", rt->rest_url,
+                rt->of_port);
     }
-    SR_INFO("controller answering at %s (OpenFlow on 127.0.0.1:%d)", rt->rest_url, rt->of_port);
     if (start_mininet(rt, rt->t0 + timeout, err) < 0) {
         goto fail;
     }
@@ -1331,6 +1392,12 @@ sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err)
 int
 sim_runtime_controller(struct sim_runtime *rt, bool up, struct sr_error *err)
 {
+    if (rt->external) {
+        /* Simrun cannot stop someone else's controller: the switches lose it. */
+        return sim_runtime_command(rt, json_pack("{s:s, s:s}", "cmd", "controller", "state",
+                                                 up ? "up" : "down"),
+                                   60, NULL, err);
+    }
     if (!up) {
         /* Abruptly, as a controller crashes: no goodbye to the switches. */
         if (rt->ctl.pid > 0) {
@@ -1364,6 +1431,12 @@ const char *
 sim_runtime_dir(const struct sim_runtime *rt)
 {
     return rt->dir;
+}
+
+const char *
+sim_runtime_controller_kind(const struct sim_runtime *rt)
+{
+    return rt->external ? ctl_kind_name(rt->external->kind) : "embedded";
 }
 
 const char *

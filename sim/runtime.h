@@ -18,10 +18,16 @@
 
 #define SIM_STATE_DIR "/run/simrun"
 
+struct ctl_config;
+
 struct sim_runtime_opts {
     const char *out_dir;      /* run directory; NULL: runs/<name>-<seed>-<UTC> */
     double ready_timeout_s;   /* 0: 60 s plus 0.5 s per switch */
-    int of_port, rest_port;   /* 0: free ports chosen for the run */
+    int of_port, rest_port;   /* 0: free ports chosen for the run (external
+                                 controller: of_port 0 is 6653) */
+    /* An external controller (Ryu or OpenDaylight) the switches connect to
+     * instead of the embedded one; its URL's host is where they connect. */
+    const struct ctl_config *external;
 };
 
 struct sim_runtime;
@@ -52,7 +58,8 @@ int sim_runtime_command(struct sim_runtime *rt, json_t *cmd, double timeout_s,
 int sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err);
 
 /* Stops the embedded controller ('up' false) or starts it again on the
- * same ports, waiting until its REST API answers. */
+ * same ports, waiting until its REST API answers.  With an external
+ * controller, cuts every switch off from it (and connects them again). */
 int sim_runtime_controller(struct sim_runtime *rt, bool up, struct sr_error *err);
 
 /* Starts a simtraffic agent ('program') on every host that has a plan
@@ -72,6 +79,8 @@ const struct sim_plan *sim_runtime_plan(const struct sim_runtime *rt);
 double sim_runtime_ready_s(const struct sim_runtime *rt);
 const char *sim_runtime_dir(const struct sim_runtime *rt);
 const char *sim_runtime_rest_url(const struct sim_runtime *rt);
+/* "embedded", "ryu" or "odl". */
+const char *sim_runtime_controller_kind(const struct sim_runtime *rt);
 int sim_runtime_of_port(const struct sim_runtime *rt);
 
 /* Removes what a run killed with SIGKILL left behind: its processes, OVS

@@ -6,54 +6,19 @@ the run directory: every file, a manifest whose counts match the files,
 faults.jsonl with inject/verified/revert/reverted for each fault, labels
 that follow those events, the same label for every sweep in both runs, and
 a clean machine afterwards.  Exit 77 without root."""
-import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
+from common import check, epoch, events, label_errors, machine_clean, report, rows, windows
+
 SIMRUN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SCENARIO = os.path.join(SRC, 'tests', 'data', 'runs', 'short.toml')
 TMP = tempfile.mkdtemp(prefix='simrun-run-it-')
-results = []
-
-
-def check(name, ok, detail=''):
-    results.append((name, bool(ok), detail))
-
-
-def rows(d, name):
-    with open(os.path.join(d, name), newline='') as fh:
-        return list(csv.DictReader(fh))
-
-
-def events(d):
-    with open(os.path.join(d, 'faults.jsonl')) as fh:
-        return [json.loads(line) for line in fh]
-
-
-def machine_clean():
-    bridges = subprocess.run(['ovs-vsctl', 'list-br'], capture_output=True, text=True).stdout
-    procs = subprocess.run(['pgrep', '-f', 'mininet:|osken-manager'], capture_output=True,
-                           text=True).stdout
-    return not bridges.strip() and not procs.strip() and not os.path.exists(
-        '/run/simrun/state.json')
-
-
-def windows(evs):
-    """fault id -> (type, target, inject t, reverted t)"""
-    w = {}
-    for e in evs:
-        rec = w.setdefault(e['id'], [e['type'], e['target'], None, None])
-        if e['event'] == 'inject':
-            rec[2] = e['t_s']
-        elif e['event'] == 'reverted':
-            rec[3] = e['t_s']
-    return w
 
 
 def check_run(d, name):
@@ -90,10 +55,6 @@ def check_run(d, name):
     drop = [e for e in evs if e['id'] == 1]
     t_inj = [e['time'] for e in drop if e['event'] == 'verified'][0]
     t_rev = [e['time'] for e in drop if e['event'] == 'reverted'][0]
-
-    def epoch(iso):
-        return time.mktime(time.strptime(iso[:19], '%Y-%m-%dT%H:%M:%S')) - time.timezone + \
-            float('0.' + iso[20:23])
     a, b = epoch(t_inj), epoch(t_rev)
     video = {}
     for r in recs:
@@ -110,18 +71,7 @@ def check_run(d, name):
     check('%s: a video viewer behind the drop rule stalls and recovers' % name, hit,
           {h: [(round(t - a, 1), k) for t, k in v if a - 2 < t < b + 6] for h, v in video.items()})
     w = windows(evs)
-    bad = []
-    for r in samples:
-        t = float(r['t_s'])
-        want = 'normal'
-        for fid, (ftype, target, t0, t1) in w.items():
-            if t0 is not None and t0 <= t < t1:
-                want = ftype
-                on = r['switch'] in target.split('-')
-                if r['fault_id'] != str(fid) or (r['on_target'] == '1') != on:
-                    bad.append((r['sweep'], r['switch'], r['fault_id'], r['on_target']))
-        if r['label'] != want:
-            bad.append((r['sweep'], r['switch'], r['label'], want))
+    bad = label_errors(samples, w)
     check('%s: labels follow faults.jsonl' % name, not bad, bad[:5])
     drop = [r for r in rows(d, 'flows.csv') if r['priority'] == '65500']
     t0, t1 = w[1][2], w[1][3]
@@ -174,13 +124,7 @@ def main():
     check('the active fault was reverted before teardown',
           evs == ['inject', 'verified', 'revert', 'reverted'], evs)
     check('interrupted run leaves a clean machine', machine_clean())
-    passed = sum(ok for _, ok, _ in results)
-    for name, ok, detail in results:
-        print('%s %s%s' % ('PASS' if ok else 'FAIL', name, '' if ok else ': %s' % (detail,)))
-    print('%d passed, %d failed' % (passed, len(results) - passed))
-    if passed == len(results):
-        shutil.rmtree(TMP, ignore_errors=True)
-    return 0 if passed == len(results) else 1
+    return report(TMP)
 
 
 if __name__ == '__main__':

@@ -19,15 +19,12 @@ import sys
 import tempfile
 import time
 
+from common import check, report
+
 AGENT = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix='simrun-traffic-it-')
 NS = ['srt-a', 'srt-b']
 IP = ['10.77.0.1', '10.77.0.2']
-results = []
-
-
-def check(name, ok, detail=''):
-    results.append((name, bool(ok), detail))
 
 
 def sh(*args):
@@ -270,13 +267,7 @@ def main():
             if p.poll() is None:
                 p.kill()
         teardown()
-    passed = sum(ok for _, ok, _ in results)
-    for name, ok, detail in results:
-        print('%s %s%s' % ('PASS' if ok else 'FAIL', name, '' if ok else ': %s' % (detail,)))
-    print('%d passed, %d failed' % (passed, len(results) - passed))
-    if passed == len(results):
-        shutil.rmtree(TMP, ignore_errors=True)
-    return 0 if passed == len(results) else 1
+    return report(TMP)
 
 
 if __name__ == '__main__':
