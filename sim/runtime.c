@@ -1211,6 +1211,10 @@ sim_clean(struct sr_buf *out, struct sr_error *err)
         state = json_object();
     }
     sweep(state, out);
+    if (access(AGENTS_DIR, F_OK) == 0) {
+        remove_agent_sockets();
+        report(out, "traffic agents' control sockets %s", AGENTS_DIR);
+    }
     if (access(STATE_FILE, F_OK) == 0) {
         unlink(STATE_FILE);
         report(out, "state file %s", STATE_FILE);
