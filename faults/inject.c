@@ -67,7 +67,13 @@ struct flt_run {
     const char **touched_sw;
     uint32_t *touched_port;
     size_t ntouched;
+    /* Flow faults on local switches: the lines 'ovs-ofctl dump-flows'
+     * showed before, of the flows the fault changes ("sw\tline"). */
+    char **orig;
+    size_t norig;
 };
+
+static int witness_before(const struct flt_env *env, struct flt_run *r, struct sr_error *err);
 
 /* ---- helpers ---- */
 
@@ -417,7 +423,8 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
     uint32_t timeout = (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
     struct flow_batch b = { 0 };
 
-    if (switches_of(env, r, err) < 0) {
+    if (switches_of(env, r, err) < 0 ||
+        (env->dump_flows && witness_before(env, r, err) < 0)) {
         return -1;
     }
     for (size_t si = 0; si < r->nsnaps; si++) {
@@ -498,6 +505,7 @@ static int
 check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
             struct sr_error *err)
 {
+    size_t total = 0;
     const char *name = r->type->name;
     uint32_t timeout = (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
     int ok = 1;
@@ -610,11 +618,15 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
                 ok = 0;
             }
         }
-        if (ok == 1) {
+        if (ok == 1 && r->nsnaps <= 3) {
             sr_buf_printf(seen, "%s%s: %zu flows as expected", seen->len ? "; " : "", s->sw,
                           st.nflows);
         }
+        total += st.nflows;
         ctl_stats_release(&st);
+    }
+    if (ok == 1 && r->nsnaps > 3) {
+        sr_buf_printf(seen, "%zu switches: %zu flows as expected", r->nsnaps, total);
     }
     for (size_t si = 0; si < r->nsnaps; si++) {
         ctl_stats_release(&all[si]);
@@ -949,6 +961,145 @@ check_net(const struct flt_env *env, struct flt_run *r, bool want_fault, struct 
     sr_buf_printf(seen, "%s:%u (to %s) %s", r->host.sw, r->host.sw_port, r->host.name,
                   a_down ? "down" : "up");
     return want_fault ? a_down : !a_down;
+}
+
+/* ---- the switch itself: ovs-ofctl dump-flows ---- */
+
+/* The flow lines of the 'n' switches 'sws' without counters, one malloc'd
+ * string each ("sw\tline"), appended to '*lines'; or -1. */
+static int
+switch_lines(const struct flt_env *env, const char *const *sws, size_t n, char ***lines,
+             size_t *nlines, struct sr_error *err)
+{
+    struct sr_buf *outs = xcalloc(n + 1, sizeof *outs);
+    int rc = n ? env->dump_flows(env->ctx, sws, n, outs, err) : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        for (char *save = NULL, *l = rc == 0 ? strtok_r(outs[i].data, "\n", &save) : NULL; l;
+             l = strtok_r(NULL, "\n", &save)) {
+            while (*l == ' ') {
+                l++;
+            }
+            if (strstr(l, "actions=")) {
+                *lines = xrealloc(*lines, (*nlines + 1) * sizeof **lines);
+                (*lines)[(*nlines)++] = xasprintf("%s\t%s", sws[i], l);
+            }
+        }
+        sr_buf_release(&outs[i]);
+    }
+    free(outs);
+    return rc < 0 ? -1 : 0;
+}
+
+static void
+free_lines(char **lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(lines[i]);
+    }
+    free(lines);
+}
+
+/* The lines a flow fault changes, as the switch shows them: all but the
+ * table-miss entry and (except for flows_deleted) the LLDP rule. */
+static bool
+changed_line(const struct flt_type *type, const char *line)
+{
+    if (strstr(line, "priority=0 ") || strstr(line, "priority=0,")) {
+        return false;
+    }
+    return !strcmp(type->name, "flows_deleted") || !strstr(line, "dl_type=0x88cc");
+}
+
+/* Keeps the lines of the snapshotted switches the fault will change. */
+static int
+witness_before(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+{
+    const char **sws = xcalloc(r->nsnaps + 1, sizeof *sws);
+    char **lines = NULL;
+    size_t n = 0;
+    int rc;
+
+    for (size_t si = 0; si < r->nsnaps; si++) {
+        sws[si] = r->snaps[si].sw;
+    }
+    rc = switch_lines(env, sws, r->nsnaps, &lines, &n, err);
+    for (size_t i = 0; i < n; i++) {
+        if (changed_line(r->type, strchr(lines[i], '\t') + 1)) {
+            r->orig = xrealloc(r->orig, (r->norig + 1) * sizeof *r->orig);
+            r->orig[r->norig++] = lines[i];
+            lines[i] = NULL;
+        }
+    }
+    free_lines(lines, n);
+    free(sws);
+    return rc;
+}
+
+/* What the switches themselves show.  Rule faults: the fault's cookie on
+ * as many flows as rules were added (none once reverted).  Flow faults:
+ * none of the changed flows as they were (all of them again once
+ * reverted).  1, 0 with 'seen' saying what differs, or -1. */
+static int
+switch_witness(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
+               struct sr_error *err)
+{
+    size_t nsw = r->nrules ? env->nswitches : r->nsnaps, bad = 0, ours = 0, nwant = 0;
+    const char **want = xcalloc(nsw + 1, sizeof *want);
+    const char *example = NULL;
+    char **all = NULL;
+    size_t nall = 0;
+    int rc;
+
+    for (size_t i = 0; i < nsw; i++) {
+        const char *sw = r->nrules ? env->switches[i] : r->snaps[i].sw;
+        bool wanted = !r->nrules;
+
+        for (size_t k = 0; k < r->nrules && !wanted; k++) {
+            uint64_t dpid;
+
+            wanted = env->dpid_of(env->ctx, sw, &dpid) && dpid == r->rules[k].dpid;
+        }
+        if (wanted) {
+            want[nwant++] = sw;
+        }
+    }
+    rc = switch_lines(env, want, nwant, &all, &nall, err);
+    free(want);
+    if (rc < 0) {
+        free_lines(all, nall);
+        return -1;
+    }
+    for (size_t k = 0; k < nall; k++) {
+        ours += strstr(all[k], "cookie=0x5346000000000000") != NULL;
+    }
+    if (r->nrules) {
+        rc = want_fault ? ours >= r->nrules : ours == 0;
+        sr_buf_printf(seen, "; in the switches: %zu flow%s with the fault's cookie", ours,
+                      ours == 1 ? "" : "s");
+    } else {
+        for (size_t i = 0; i < r->norig; i++) {
+            bool present = false;
+
+            for (size_t k = 0; k < nall && !present; k++) {
+                present = !strcmp(all[k], r->orig[i]);
+            }
+            if (present == want_fault) {
+                bad++;
+                example = example ? example : r->orig[i];
+            }
+        }
+        rc = bad == 0;
+        if (bad) {
+            sr_buf_printf(seen, "; in the switch: %zu of %zu flows %s, e.g. %s", bad, r->norig,
+                          want_fault ? "unchanged" : "not back", example);
+        } else {
+            sr_buf_printf(seen, "; in the switch: %zu flow%s %s", r->norig,
+                          r->norig == 1 ? "" : "s", want_fault ? "changed" : "as before");
+        }
+    }
+    free_lines(all, nall);
+    return rc;
 }
 
 /* ---- traffic ---- */
@@ -1294,6 +1445,10 @@ poll_until(const struct flt_env *env, struct flt_run *r, bool reverted, double t
 
         sr_buf_clear(&last);
         ok = reverted ? flt_check_reverted(env, r, &last, &e) : flt_check(env, r, &last, &e);
+        if (ok == 1 && r->type->family == FLT_FAMILY_FLOW && env->dump_flows) {
+            /* The controller agrees; the switch itself must too. */
+            ok = switch_witness(env, r, !reverted, &last, &e);
+        }
         if (ok == 1) {
             if (seen) {
                 sr_buf_puts(seen, sr_buf_cstr(&last));
@@ -1376,6 +1531,7 @@ flt_run_free(struct flt_run *r)
     free(r->rules);
     free(r->touched_sw);
     free(r->touched_port);
+    free_lines(r->orig, r->norig);
     free(r->hosts);
     free(r->probe_dpid);
     free(r->probe_port);

@@ -48,8 +48,10 @@ struct flt_env {
     /* Sends a command (consumed) to the traffic agent on 'host' (traffic
      * faults); NULL when the network runs no agents. */
     int (*traffic)(void *ctx, const char *host, json_t *cmd, struct sr_error *err);
-    /* 'ovs-ofctl dump-flows' of a switch, when the switches are local. */
-    int (*dump_flows)(void *ctx, const char *sw, struct sr_buf *out, struct sr_error *err);
+    /* 'ovs-ofctl dump-flows' (no counters) of 'n' switches into 'outs[i]',
+     * when the switches are local; NULL otherwise. */
+    int (*dump_flows)(void *ctx, const char *const *sws, size_t n, struct sr_buf *outs,
+                      struct sr_error *err);
     /* Lookups in the topology. */
     bool (*dpid_of)(void *ctx, const char *sw, uint64_t *dpid);
     bool (*link_of)(void *ctx, const char *name, struct flt_link_info *out);
@@ -81,8 +83,10 @@ int flt_inject(const struct flt_env *env, const struct flt_episode *ep, struct f
 int flt_check(const struct flt_env *env, struct flt_run *run, struct sr_buf *seen,
               struct sr_error *err);
 
-/* Polls flt_check until the fault is in effect or 'timeout_s' passes.
- * Returns 0 when verified; otherwise 'err' says what was seen last. */
+/* Polls flt_check until the fault is in effect or 'timeout_s' passes; for
+ * flow faults, once the controller shows it, the switches themselves must
+ * too (env->dump_flows, when set).  Returns 0 when verified; otherwise
+ * 'err' says what was seen last. */
 int flt_verify(const struct flt_env *env, struct flt_run *run, double timeout_s,
                struct sr_buf *seen, struct sr_error *err);
 

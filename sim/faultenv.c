@@ -1,7 +1,10 @@
 #include "faultenv.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc.h"
 #include "traffic_plan.h"
@@ -59,19 +62,71 @@ traffic(void *ctx, const char *host, json_t *cmd, struct sr_error *err)
     return sim_runtime_agent_control(((struct sim_faultenv *) ctx)->rt, host, cmd, err);
 }
 
+/* 'ovs-ofctl dump-flows' of 'n' switches at once, one process each. */
 static int
-dump_flows(void *ctx, const char *sw, struct sr_buf *out, struct sr_error *err)
+dump_flows(void *ctx, const char *const *sws, size_t n, struct sr_buf *outs, struct sr_error *err)
 {
-    const char *argv[] = { NULL, "-O", "OpenFlow13", "--no-stats", "--no-names", "dump-flows",
-                           sw, NULL };
     char *ofctl = sr_which("ovs-ofctl");
-    int rc;
+    struct sr_proc *p = xcalloc(n + 1, sizeof *p);
+    struct sr_fd_spec pipe_spec = { SR_FD_PIPE, NULL }, null = { SR_FD_NULL, NULL };
+    double end = sr_now() + 15.0;
+    size_t open = 0;
+    int rc = 0;
 
     (void) ctx;
-    argv[0] = ofctl;
-    rc = ofctl ? sr_run(argv, 15000, out, err) : sr_error_set(err, SR_ENOTFOUND, "no ovs-ofctl");
+    if (!ofctl) {
+        free(p);
+        return sr_error_set(err, SR_ENOTFOUND, "no ovs-ofctl");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *argv[] = { ofctl, "-O", "OpenFlow13", "--no-stats", "--no-names",
+                               "dump-flows", sws[i], NULL };
+
+        p[i].pid = -1;
+        if (rc == 0 && sr_spawn(argv, NULL, null, pipe_spec, null, &p[i], err) < 0) {
+            rc = -SR_EIO;
+        }
+        open += p[i].pid > 0;
+    }
+    while (open && sr_now() < end) {
+        struct pollfd *fds = xcalloc(n + 1, sizeof *fds);
+
+        for (size_t i = 0; i < n; i++) {
+            fds[i] = (struct pollfd) { .fd = p[i].out_fd, .events = POLLIN };
+        }
+        poll(fds, n, 200);
+        for (size_t i = 0; i < n; i++) {
+            char chunk[4096];
+            ssize_t got;
+
+            if (p[i].out_fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+                continue;
+            }
+            got = read(p[i].out_fd, chunk, sizeof chunk);
+            if (got > 0) {
+                sr_buf_append(&outs[i], chunk, (size_t) got);
+            } else if (got == 0 || errno != EINTR) {
+                close(p[i].out_fd);
+                p[i].out_fd = -1;
+                open--;
+            }
+        }
+        free(fds);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int status = 0;
+
+        if (p[i].pid > 0 && (!sr_proc_wait(p[i].pid, 2000, &status) || status != 0) &&
+            rc == 0) {
+            rc = sr_error_set(err, SR_EIO, "ovs-ofctl dump-flows %s failed", sws[i]);
+        }
+        if (p[i].pid > 0) {
+            sr_proc_stop(&p[i], 0);
+        }
+    }
+    free(p);
     free(ofctl);
-    return rc == 0 ? 0 : -SR_EIO;
+    return rc;
 }
 
 static bool

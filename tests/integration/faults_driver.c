@@ -63,7 +63,7 @@ switch_flows(struct ctx *c, const char *target)
         if (strcmp(target, "all") && strcmp(target, sw)) {
             continue;
         }
-        if (c->fe.env.dump_flows(&c->fe, sw, &out, &err) < 0) {
+        if (c->fe.env.dump_flows(&c->fe, &sw, 1, &out, &err) < 0) {
             sr_buf_printf(&all, "%s: %s\n", sw, err.msg);
             continue;
         }
