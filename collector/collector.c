@@ -211,27 +211,6 @@ struct collector {
     size_t ntimes, cap_times;
 };
 
-static double
-wall_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void
-iso_time(double epoch, char *buf, size_t size)
-{
-    time_t s = (time_t) epoch;
-    struct tm tm;
-    char base[32];
-
-    gmtime_r(&s, &tm);
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%03dZ", base, (int) ((epoch - (double) s) * 1000.0) % 1000);
-}
-
 double
 col_now_s(const struct collector *c)
 {
@@ -362,8 +341,8 @@ write_manifest(struct collector *c, const char *status)
     if (!m) {
         m = json_object();
     }
-    iso_time(c->wall0, start, sizeof start);
-    iso_time(wall_now(), now, sizeof now);
+    sr_iso_time(c->wall0, start, sizeof start);
+    sr_iso_time(sr_wall(), now, sizeof now);
     col_sweep_times(c, &p50, &p95);
     json_object_set_new(m, "status", json_string(status));
     json_object_set_new(m, "started", json_string(start));
@@ -542,7 +521,7 @@ col_new(const struct col_options *o, const struct col_switch *sws, size_t nsw,
     }
     json_object_set_new(c->manifest_base, "files", files);
     c->t0 = sr_now();
-    c->wall0 = wall_now();
+    c->wall0 = sr_wall();
     write_manifest(c, "running");
     return c;
 }
@@ -773,7 +752,7 @@ col_sweep(struct collector *c, long k, double scheduled)
     char iso[40];
     int failed;
 
-    iso_time(c->wall0 + t, iso, sizeof iso);
+    sr_iso_time(c->wall0 + t, iso, sizeof iso);
     failed = ctl_client_sweep(c->client, c->dpids, c->nsw,
                               CTL_WANT_PORTS | CTL_WANT_TABLES | (c->flows ? CTL_WANT_FLOWS : 0),
                               st, &err);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void
 out_of_memory(void)
@@ -220,4 +221,25 @@ sr_read_file(const char *path, size_t *len)
         *len = n;
     }
     return buf;
+}
+
+double
+sr_wall(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+void
+sr_iso_time(double epoch, char *buf, size_t size)
+{
+    time_t s = (time_t) epoch;
+    struct tm tm;
+    char base[32];
+
+    gmtime_r(&s, &tm);
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%.24s.%03dZ", base, (int) ((epoch - (double) s) * 1000.0) % 1000);
 }

@@ -36,4 +36,9 @@ size_t sr_edit_distance(const char *a, const char *b);
  * Returns NULL with errno set on failure. */
 char *sr_read_file(const char *path, size_t *len);
 
+/* Seconds since the epoch (the wall clock, for records' times). */
+double sr_wall(void);
+/* 'epoch' as UTC ISO 8601 with milliseconds: 2026-11-22T01:02:03.456Z. */
+void sr_iso_time(double epoch, char *buf, size_t size);
+
 #endif

@@ -274,6 +274,20 @@ u64_value(uint64_t v)
                           : json_sprintf("%llu", (unsigned long long) v);
 }
 
+static const char *const ryu_flow_cmds[] = { "add", "modify_strict", "delete_strict" };
+
+/* A /stats/flowentry/<cmd> body. */
+static json_t *
+ryu_flow_body(const struct ctl_flow_mod *f)
+{
+    return json_pack("{s:o, s:i, s:i, s:o, s:i, s:i, s:O, s:O}", "dpid", u64_value(f->dpid),
+                     "table_id", (int) f->table_id, "priority", (int) f->priority, "cookie",
+                     u64_value(f->cookie), "idle_timeout", (int) f->idle_timeout,
+                     "hard_timeout", (int) f->hard_timeout, "match",
+                     f->match ? f->match : json_object(), "actions",
+                     f->actions ? f->actions : json_array());
+}
+
 /* The method, URL and body (NULL: none) that carry out 'cmd' for 'f'. */
 static int
 flow_request(struct ctl_client *c, enum ctl_flow_cmd cmd, const struct ctl_flow_mod *f,
@@ -283,16 +297,9 @@ flow_request(struct ctl_client *c, enum ctl_flow_cmd cmd, const struct ctl_flow_
 
     *url = *text = NULL;
     if (c->kind == CTL_KIND_RYU) {
-        static const char *const paths[] = { "add", "modify_strict", "delete_strict" };
-
-        body = json_pack("{s:o, s:i, s:i, s:o, s:i, s:i, s:O, s:O}", "dpid", u64_value(f->dpid),
-                         "table_id", (int) f->table_id, "priority", (int) f->priority, "cookie",
-                         u64_value(f->cookie), "idle_timeout", (int) f->idle_timeout,
-                         "hard_timeout", (int) f->hard_timeout, "match",
-                         f->match ? f->match : json_object(), "actions",
-                         f->actions ? f->actions : json_array());
+        body = ryu_flow_body(f);
         *method = "POST";
-        *url = xasprintf("%s/stats/flowentry/%s", c->base, paths[cmd]);
+        *url = xasprintf("%s/stats/flowentry/%s", c->base, ryu_flow_cmds[cmd]);
         *text = json_dumps(body, JSON_COMPACT);
         json_decref(body);
         return 0;
@@ -601,12 +608,58 @@ ctl_client_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned
     return failed;
 }
 
+/* All of them in one request (the embedded controller's extension). */
+static int
+batch_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds, const struct ctl_flow_mod *mods,
+            size_t n, struct sr_error *err)
+{
+    json_t *list = json_array(), *answer = NULL, *failed;
+    struct sr_buf resp = SR_BUF_INIT;
+    char *url = xasprintf("%s/simrun/v1/flowentries", c->base), *text;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(list, json_pack("{s:s, s:o}", "cmd", ryu_flow_cmds[cmds[i]],
+                                              "flow", ryu_flow_body(&mods[i])));
+    }
+    text = json_dumps(list, JSON_COMPACT);
+    rc = request(c, "POST", url, text, &resp, err);
+    if (rc == 0) {
+        answer = json_loads(sr_buf_cstr(&resp), 0, NULL);
+        failed = json_object_get(answer, "failed");
+        if (!json_is_array(failed)) {
+            rc = sr_error_set(err, SR_EIO, "POST %s: an answer without 'failed': %.200s", url,
+                              sr_buf_cstr(&resp));
+        } else if (json_array_size(failed)) {
+            json_t *first = json_array_get(failed, 0);
+
+            sr_error_set(err, SR_EIO, "POST %s: change %lld: %s", url,
+                         (long long) json_integer_value(json_object_get(first, "index")),
+                         json_string_value(json_object_get(first, "error")));
+            rc = (int) json_array_size(failed);
+        }
+    } else {
+        rc = (int) n;
+    }
+    json_decref(answer);
+    json_decref(list);
+    sr_buf_release(&resp);
+    free(text);
+    free(url);
+    return rc;
+}
+
 int
 ctl_client_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds,
                  const struct ctl_flow_mod *mods, size_t n, struct sr_error *err)
 {
-    struct req *reqs = xcalloc(n + 1, sizeof *reqs);
+    struct req *reqs;
     int failed = 0;
+
+    if (c->batch && c->kind == CTL_KIND_RYU) {
+        return n ? batch_flows(c, cmds, mods, n, err) : 0;
+    }
+    reqs = xcalloc(n + 1, sizeof *reqs);
 
     for (size_t i = 0; i < n; i++) {
         if (flow_request(c, cmds[i], &mods[i], &reqs[i].method, &reqs[i].url, &reqs[i].send,

@@ -32,8 +32,9 @@ struct ctl_config {
     enum ctl_odl_api api;
     long timeout_ms;          /* per request; 0: 2000 */
     int retries;              /* further attempts after a failure; backoff 100 ms x 2^k */
-    bool batch;               /* ryu only: the embedded controller's one-request sweep
-                                 (GET /simrun/v1/sweep) instead of three per switch */
+    bool batch;               /* ryu only: the embedded controller's extensions, one
+                                 request per sweep (GET /simrun/v1/sweep) instead of three
+                                 per switch, and flow batches (/simrun/v1/flowentries) */
 };
 
 /* Port counters, in OpenDaylight's order and meaning. */
@@ -144,9 +145,10 @@ void ctl_stats_release(struct ctl_stats *s);
 int ctl_client_flow(struct ctl_client *c, enum ctl_flow_cmd cmd,
                     const struct ctl_flow_mod *f, struct sr_error *err);
 
-/* Carries out the 'n' flow changes 'cmds[i]' on 'mods[i]' at once (a
- * libcurl multi handle, each retried as single writes are); the changes
- * must not depend on one another's order.  Returns how many failed ('err'
+/* Carries out the 'n' flow changes 'cmds[i]' on 'mods[i]' at once (with
+ * 'batch', one POST /simrun/v1/flowentries to the embedded controller;
+ * otherwise a libcurl multi handle, each retried as single writes are);
+ * the changes must not depend on one another's order.  Returns how many failed ('err'
  * holds the first failure). */
 int ctl_client_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds,
                      const struct ctl_flow_mod *mods, size_t n, struct sr_error *err);

@@ -29,6 +29,10 @@
 #    messages the controller already tracks, and only tables in use are
 #    listed (Open vSwitch reports 255): one request per sweep instead of
 #    three per switch, which is what keeps a sweep of 50 switches fast.
+#  * POST /simrun/v1/flowentries with [{"cmd": "add", "flow": {...}}, ...]:
+#    many /stats/flowentry/<cmd> bodies in one request (a fault on every
+#    switch changes hundreds of flows); answers {"done": N, "failed":
+#    [{"index": i, "error": "..."}]}.
 
 import json
 import logging
@@ -485,6 +489,7 @@ class RestApi(object):
         m.connect('/v1.0/topology/links/{dpid}', action='topo_links', **get)
         m.connect('/v1.0/topology/hosts', action='topo_hosts', **get)
         m.connect('/simrun/v1/sweep', action='sweep', **get)
+        m.connect('/simrun/v1/flowentries', action='flowentries', **post)
 
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
@@ -554,20 +559,37 @@ class RestApi(object):
     def meterconfig(self, req, dpid):
         return ofctl_v1_3.get_meter_config(self._dp(dpid), self.app.waiters)
 
-    def flowentry(self, req, cmd):
-        dp_ofp = ofproto_v1_3
-        cmds = {'add': dp_ofp.OFPFC_ADD, 'modify': dp_ofp.OFPFC_MODIFY,
-                'modify_strict': dp_ofp.OFPFC_MODIFY_STRICT,
-                'delete': dp_ofp.OFPFC_DELETE,
-                'delete_strict': dp_ofp.OFPFC_DELETE_STRICT}
-        if cmd not in cmds:
+    FLOW_CMDS = {'add': ofproto_v1_3.OFPFC_ADD, 'modify': ofproto_v1_3.OFPFC_MODIFY,
+                 'modify_strict': ofproto_v1_3.OFPFC_MODIFY_STRICT,
+                 'delete': ofproto_v1_3.OFPFC_DELETE,
+                 'delete_strict': ofproto_v1_3.OFPFC_DELETE_STRICT}
+
+    def _mod_flow(self, cmd, flow):
+        if cmd not in self.FLOW_CMDS:
             raise HttpError(404, 'unknown command %r' % cmd)
-        flow = self._body(req)
-        if 'dpid' not in flow:
+        if not isinstance(flow, dict) or 'dpid' not in flow:
             raise HttpError(400, "the body needs 'dpid'")
+        flow = dict(flow)
         dp = self._dp(flow.pop('dpid'))
-        ofctl_v1_3.mod_flow_entry(dp, flow, cmds[cmd])
+        ofctl_v1_3.mod_flow_entry(dp, flow, self.FLOW_CMDS[cmd])
+
+    def flowentry(self, req, cmd):
+        self._mod_flow(cmd, self._body(req))
         return None
+
+    def flowentries(self, req):
+        entries = self._body(req)
+        if not isinstance(entries, list):
+            raise HttpError(400, 'the body must be a list of {"cmd", "flow"}')
+        failed = []
+        for i, entry in enumerate(entries):
+            try:
+                self._mod_flow(entry.get('cmd'), entry.get('flow'))
+            except HttpError as exc:
+                failed.append({'index': i, 'error': str(exc)})
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                failed.append({'index': i, 'error': 'bad entry: %s' % exc})
+        return {'done': len(entries) - len(failed), 'failed': failed}
 
     def clear(self, req, dpid):
         dp = self._dp(dpid)

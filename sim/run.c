@@ -56,19 +56,6 @@ struct exec {
     struct sim_run_summary *sum;
 };
 
-static void
-iso_now(char *buf, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-    char base[32];
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%.24s.%03dZ", base, (int) (ts.tv_nsec / 1000000) % 1000);
-}
-
 /* One line of faults.jsonl: every event carries type, id, target, times. */
 static void
 event(struct exec *x, const struct ep *p, const char *kind, double took_ms, const char *seen)
@@ -76,7 +63,7 @@ event(struct exec *x, const struct ep *p, const char *kind, double took_ms, cons
     char iso[40];
     json_t *o;
 
-    iso_now(iso, sizeof iso);
+    sr_iso_time(sr_wall(), iso, sizeof iso);
     o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:f, s:s, s:f, s:f}", "event", kind, "type",
                   p->e->type->name, "id", p->e->id, "target", p->e->target, "selector",
                   p->e->selector ? p->e->selector : p->e->target, "t_s",
