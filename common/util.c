@@ -243,3 +243,14 @@ sr_iso_time(double epoch, char *buf, size_t size)
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, size, "%.24s.%03dZ", base, (int) ((epoch - (double) s) * 1000.0) % 1000);
 }
+
+char *
+sr_read_first_line(const char *path)
+{
+    char *text = sr_read_file(path, NULL);
+
+    if (text) {
+        text[strcspn(text, "\r\n")] = '\0';
+    }
+    return text;
+}

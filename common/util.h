@@ -36,6 +36,10 @@ size_t sr_edit_distance(const char *a, const char *b);
  * Returns NULL with errno set on failure. */
 char *sr_read_file(const char *path, size_t *len);
 
+/* The first line of a file (a password file), without its newline;
+ * malloc'd, or NULL with errno set. */
+char *sr_read_first_line(const char *path);
+
 /* Seconds since the epoch (the wall clock, for records' times). */
 double sr_wall(void);
 /* 'epoch' as UTC ISO 8601 with milliseconds: 2026-11-22T01:02:03.456Z. */

@@ -50,18 +50,6 @@ matches_switch(const struct names *nm, uint64_t dpid, const char *want)
            strtoull(want, NULL, 0) == dpid;
 }
 
-static char *
-read_password_file(const char *path)
-{
-    size_t n = 0;
-    char *text = sr_read_file(path, &n);
-
-    if (text) {
-        text[strcspn(text, "\r\n")] = '\0';
-    }
-    return text;
-}
-
 static const char ctl_usage[] =
     "usage: simrun ctl [--controller ryu|odl] [--url URL] [--user U]\n"
     "                  [--password-file F] [--api rfc8040|restconf] [--switch S]\n"
@@ -197,7 +185,7 @@ sim_cmd_ctl(int argc, char **argv)
         case 'P': free(password); password = xstrdup(optarg); break;
         case 'F':
             free(password);
-            password = read_password_file(optarg);
+            password = sr_read_first_line(optarg);
             if (!password) {
                 fprintf(stderr, "simrun: cannot read '%s': %s\n", optarg, strerror(errno));
                 return 1;

@@ -405,12 +405,11 @@ sim_external_controller(const struct scenario *scn, struct ctl_config *cfg, char
     cfg->api = c->api == SCN_API_RESTCONF ? CTL_ODL_RESTCONF : CTL_ODL_RFC8040;
     cfg->timeout_ms = c->timeout_ms > 0 ? (long) c->timeout_ms : 2000;
     if (c->password_file) {
-        *password = sr_read_file(c->password_file, NULL);
+        *password = sr_read_first_line(c->password_file);
         if (!*password) {
             return sr_error_set(err, SR_ENOTFOUND, "cannot read the controller's password "
-                                "file '%s'", c->password_file);
+                                "file '%s': %s", c->password_file, strerror(errno));
         }
-        (*password)[strcspn(*password, "\r\n")] = '\0';
     } else if (c->password) {
         *password = xstrdup(c->password);
     } else if (getenv("SIMRUN_CONTROLLER_PASSWORD")) {
