@@ -163,7 +163,7 @@ write_row(struct out *o, const struct row *r, struct sr_buf *scratch)
 
 struct fault_state {
     struct col_fault f;
-    double inject, revert, reverted; /* NAN until the event happens */
+    double inject, revert, reverted, healed; /* NAN until the event happens */
     bool failed;
 };
 
@@ -263,7 +263,8 @@ col_label_at(const struct collector *c, double t, const char *sw, uint32_t port,
     out->fault_id = best->f.id;
     out->target = best->f.target;
     out->phase = best->failed ? "failed"
-                 : (!isnan(best->revert) && t >= best->revert) ? "recovery" : "active";
+                 : (!isnan(best->revert) && t >= best->revert) ? "recovery"
+                 : (!isnan(best->healed) && t >= best->healed) ? "healed" : "active";
     out->since_onset_s = t - best->inject;
     out->on_target = best->f.all;
     for (size_t k = 0; k < best->f.ntouched && !out->on_target; k++) {
@@ -299,6 +300,7 @@ col_fault_event(struct collector *c, int id, enum col_event ev, double t_s)
         case COL_REVERT: f->revert = t_s; break;
         case COL_REVERTED: f->reverted = t_s; break;
         case COL_FAILED: f->failed = true; break;
+        case COL_HEALED: f->healed = t_s; break;
         }
     }
 }
@@ -494,6 +496,7 @@ col_new(const struct col_options *o, const struct col_switch *sws, size_t nsw,
     for (size_t i = 0; i < nfaults; i++) {
         c->faults[i].f = faults[i];
         c->faults[i].inject = c->faults[i].revert = c->faults[i].reverted = NAN;
+        c->faults[i].healed = NAN;
     }
     c->gaps = json_array();
     c->labels = json_object();

@@ -53,7 +53,9 @@ struct col_fault {
     bool all;                 /* touches every switch */
 };
 
-enum col_event { COL_INJECT, COL_VERIFIED, COL_REVERT, COL_REVERTED, COL_FAILED };
+/* COL_HEALED: the controller undid the fault by itself (phase "healed"
+ * from then until the revert; the label stays the fault's). */
+enum col_event { COL_INJECT, COL_VERIFIED, COL_REVERT, COL_REVERTED, COL_FAILED, COL_HEALED };
 
 struct collector;
 

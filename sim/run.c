@@ -248,6 +248,7 @@ recheck(struct exec *x, struct ep *p)
         SR_INFO("%s on %s is no longer in effect: %s", p->e->type->name, p->e->target,
                 sr_buf_cstr(&seen));
         event(x, p, "healed", -1, sr_buf_cstr(&seen));
+        col_fault_event(x->col, p->e->id, COL_HEALED, col_now_s(x->col));
     }
     sr_buf_release(&seen);
 }

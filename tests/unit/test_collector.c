@@ -128,6 +128,15 @@ test_col_labels_prefer_the_latest_onset(void **state)
     col_label_at(c, 18.0, "c1", 0, &l);
     assert_string_equal(l.label, "congestion");
     assert_true(l.on_target); /* a fault on the whole network touches every switch */
+    /* The controller undid fault 1 by itself: still its label, phase healed. */
+    col_label_at(c, 18.5, "c1", 0, &l);
+    assert_string_equal(l.phase, "active");
+    col_fault_event(c, 1, COL_HEALED, 18.7);
+    col_label_at(c, 18.5, "c1", 0, &l);
+    assert_string_equal(l.phase, "active");
+    col_label_at(c, 18.8, "c1", 0, &l);
+    assert_string_equal(l.label, "congestion");
+    assert_string_equal(l.phase, "healed");
     col_fault_event(c, 1, COL_FAILED, 19.0);
     col_label_at(c, 19.0, "c1", 0, &l);
     assert_string_equal(l.phase, "failed");
