@@ -24,6 +24,7 @@ struct saved_flow {
     char *id;                 /* OpenDaylight's flow id, NULL for Ryu */
     char *match;              /* canonical JSON (Ryu's names) */
     char *actions;            /* "OUTPUT:2,OUTPUT:CONTROLLER" */
+    uint64_t age;             /* its duration_sec when it was read */
 };
 
 struct sw_snap {
@@ -67,9 +68,14 @@ struct flt_run {
     const char **touched_sw;
     uint32_t *touched_port;
     size_t ntouched;
+    double snap_t;            /* when the snapshots were read (sr_now) */
+    bool verified;            /* seen in effect once: from then on a flow the
+                                 controller put back means the fault is gone */
     /* Flow faults on local switches: the lines 'ovs-ofctl dump-flows'
      * showed before, of the flows the fault changes ("sw\tline"). */
     char **orig;
+    double *orig_age;         /* their durations (s), read at orig_t */
+    double orig_t;
     size_t norig;
 };
 
@@ -312,7 +318,8 @@ keep_snapshot(struct flt_run *r, const char *sw, const struct ctl_stats *st)
         }
         s->flows[s->n++] = (struct saved_flow) { f->priority, f->idle_timeout, f->hard_timeout,
                                                  f->cookie, f->id ? xstrdup(f->id) : NULL,
-                                                 xstrdup(f->match), xstrdup(f->actions) };
+                                                 xstrdup(f->match), xstrdup(f->actions),
+                                                 f->duration_sec };
     }
     touch(r, s->sw, 0);
 }
@@ -337,6 +344,7 @@ switches_of(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
     if (rc == 0 && ctl_client_sweep(env->ctl, dpids, n, CTL_WANT_FLOWS, st, err) != 0) {
         rc = -SR_EIO;
     }
+    r->snap_t = sr_now();
     for (size_t i = 0; i < n; i++) {
         if (rc == 0) {
             keep_snapshot(r, all ? env->switches[i] : r->target, &st[i]);
@@ -501,11 +509,31 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
 }
 
 /* Table 0 of each snapshotted switch as it is now. */
+/* Whether the controller has put 'f' back as it was after the fault
+ * changed it: the original flow is there, but younger than the one read
+ * before the fault would be by now. */
+static bool
+reinstalled(const struct flt_run *r, const struct saved_flow *f, const struct ctl_stats *st)
+{
+    double expected = (double) f->age + (sr_now() - r->snap_t);
+
+    for (size_t k = 0; k < st->nflows; k++) {
+        const struct ctl_flow *g = &st->flows[k];
+
+        if (g->table_id == 0 && g->priority == f->priority && !strcmp(g->match, f->match) &&
+            !strcmp(g->actions, f->actions) && g->idle_timeout == f->idle &&
+            g->hard_timeout == f->hard && (double) g->duration_sec + 1.0 < expected) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int
 check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
             struct sr_error *err)
 {
-    size_t total = 0;
+    size_t total = 0, back = 0;
     const char *name = r->type->name;
     uint32_t timeout = (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
     int ok = 1;
@@ -559,8 +587,12 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
                           !strcmp(g->match, want_match) && !strcmp(g->actions, want_actions) &&
                           g->idle_timeout == want_idle && g->hard_timeout == want_hard;
             }
-            if (rewritten && present && (!strcmp(name, "flow_idle_timeout") ||
-                                         !strcmp(name, "flow_hard_timeout"))) {
+            if (rewritten && !present && !r->verified && reinstalled(r, f, &st)) {
+                /* Changed, and already put back by the controller: the
+                 * fault took effect (the next look will see it healed). */
+                back++;
+            } else if (rewritten && present && (!strcmp(name, "flow_idle_timeout") ||
+                                                !strcmp(name, "flow_hard_timeout"))) {
                 /* In effect, with the new timeout. */
             } else if (rewritten && (!strcmp(name, "flow_idle_timeout") ||
                                      !strcmp(name, "flow_hard_timeout"))) {
@@ -589,7 +621,9 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
                     still = still || (st.flows[k].priority == f->priority &&
                                       !strcmp(st.flows[k].match, f->match));
                 }
-                if (still) {
+                if (still && !r->verified && reinstalled(r, f, &st)) {
+                    back++; /* deleted, and already put back by the controller */
+                } else if (still) {
                     sr_buf_printf(seen, "%s still has priority=%u match=%s", s->sw, f->priority,
                                   f->match);
                     ok = 0;
@@ -627,6 +661,9 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
     }
     if (ok == 1 && r->nsnaps > 3) {
         sr_buf_printf(seen, "%zu switches: %zu flows as expected", r->nsnaps, total);
+    }
+    if (ok == 1 && back) {
+        sr_buf_printf(seen, ", %zu of them already put back by the controller", back);
     }
     for (size_t si = 0; si < r->nsnaps; si++) {
         ctl_stats_release(&all[si]);
@@ -965,11 +1002,46 @@ check_net(const struct flt_env *env, struct flt_run *r, bool want_fault, struct 
 
 /* ---- the switch itself: ovs-ofctl dump-flows ---- */
 
+/* One line of 'ovs-ofctl dump-flows' without its counters and age (as
+ * --no-stats prints it), its duration in '*age'. */
+char *
+flt_flow_line(const char *line, double *age)
+{
+    static const char *const stats[] = { "duration=", "table=", "n_packets=", "n_bytes=",
+                                         "idle_age=", "hard_age=" };
+    struct sr_buf b = SR_BUF_INIT;
+
+    *age = 0;
+    while (*line == ' ') {
+        line++;
+    }
+    while (*line) {
+        size_t n = strcspn(line, " ");
+        bool drop = false;
+
+        for (size_t i = 0; i < SR_ARRAY_SIZE(stats) && !drop; i++) {
+            drop = !strncmp(line, stats[i], strlen(stats[i]));
+        }
+        if (!strncmp(line, "duration=", 9)) {
+            *age = strtod(line + 9, NULL);
+        }
+        if (!drop) {
+            sr_buf_printf(&b, "%s%.*s", b.len ? " " : "", (int) n, line);
+        }
+        line += n;
+        while (*line == ' ') {
+            line++;
+        }
+    }
+    return sr_buf_steal(&b);
+}
+
 /* The flow lines of the 'n' switches 'sws' without counters, one malloc'd
- * string each ("sw\tline"), appended to '*lines'; or -1. */
+ * string each ("sw\tline"), appended to '*lines', with their ages in
+ * '*ages'; or -1. */
 static int
 switch_lines(const struct flt_env *env, const char *const *sws, size_t n, char ***lines,
-             size_t *nlines, struct sr_error *err)
+             double **ages, size_t *nlines, struct sr_error *err)
 {
     struct sr_buf *outs = xcalloc(n + 1, sizeof *outs);
     int rc = n ? env->dump_flows(env->ctx, sws, n, outs, err) : 0;
@@ -977,13 +1049,18 @@ switch_lines(const struct flt_env *env, const char *const *sws, size_t n, char *
     for (size_t i = 0; i < n; i++) {
         for (char *save = NULL, *l = rc == 0 ? strtok_r(outs[i].data, "\n", &save) : NULL; l;
              l = strtok_r(NULL, "\n", &save)) {
-            while (*l == ' ') {
-                l++;
+            double age;
+            char *flow;
+
+            if (!strstr(l, "actions=")) {
+                continue;
             }
-            if (strstr(l, "actions=")) {
-                *lines = xrealloc(*lines, (*nlines + 1) * sizeof **lines);
-                (*lines)[(*nlines)++] = xasprintf("%s\t%s", sws[i], l);
-            }
+            flow = flt_flow_line(l, &age);
+            *lines = xrealloc(*lines, (*nlines + 1) * sizeof **lines);
+            *ages = xrealloc(*ages, (*nlines + 1) * sizeof **ages);
+            (*lines)[*nlines] = xasprintf("%s\t%s", sws[i], flow);
+            (*ages)[(*nlines)++] = age;
+            free(flow);
         }
         sr_buf_release(&outs[i]);
     }
@@ -1017,21 +1094,26 @@ witness_before(const struct flt_env *env, struct flt_run *r, struct sr_error *er
 {
     const char **sws = xcalloc(r->nsnaps + 1, sizeof *sws);
     char **lines = NULL;
+    double *ages = NULL;
     size_t n = 0;
     int rc;
 
     for (size_t si = 0; si < r->nsnaps; si++) {
         sws[si] = r->snaps[si].sw;
     }
-    rc = switch_lines(env, sws, r->nsnaps, &lines, &n, err);
+    rc = switch_lines(env, sws, r->nsnaps, &lines, &ages, &n, err);
+    r->orig_t = sr_now();
     for (size_t i = 0; i < n; i++) {
         if (changed_line(r->type, strchr(lines[i], '\t') + 1)) {
             r->orig = xrealloc(r->orig, (r->norig + 1) * sizeof *r->orig);
+            r->orig_age = xrealloc(r->orig_age, (r->norig + 1) * sizeof *r->orig_age);
+            r->orig_age[r->norig] = ages[i];
             r->orig[r->norig++] = lines[i];
             lines[i] = NULL;
         }
     }
     free_lines(lines, n);
+    free(ages);
     free(sws);
     return rc;
 }
@@ -1044,9 +1126,10 @@ static int
 switch_witness(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
                struct sr_error *err)
 {
-    size_t nsw = r->nrules ? env->nswitches : r->nsnaps, bad = 0, ours = 0, nwant = 0;
+    size_t nsw = r->nrules ? env->nswitches : r->nsnaps, bad = 0, ours = 0, nwant = 0, back = 0;
     const char **want = xcalloc(nsw + 1, sizeof *want);
     const char *example = NULL;
+    double *ages = NULL, elapsed = sr_now() - r->orig_t;
     char **all = NULL;
     size_t nall = 0;
     int rc;
@@ -1064,10 +1147,11 @@ switch_witness(const struct flt_env *env, struct flt_run *r, bool want_fault, st
             want[nwant++] = sw;
         }
     }
-    rc = switch_lines(env, want, nwant, &all, &nall, err);
+    rc = switch_lines(env, want, nwant, &all, &ages, &nall, err);
     free(want);
     if (rc < 0) {
         free_lines(all, nall);
+        free(ages);
         return -1;
     }
     for (size_t k = 0; k < nall; k++) {
@@ -1079,12 +1163,16 @@ switch_witness(const struct flt_env *env, struct flt_run *r, bool want_fault, st
                       ours == 1 ? "" : "s");
     } else {
         for (size_t i = 0; i < r->norig; i++) {
-            bool present = false;
+            bool present = false, younger = false;
 
             for (size_t k = 0; k < nall && !present; k++) {
                 present = !strcmp(all[k], r->orig[i]);
+                /* The same flow again, but put there after the fault. */
+                younger = present && ages[k] + 0.5 < r->orig_age[i] + elapsed;
             }
-            if (present == want_fault) {
+            if (want_fault && present && younger && !r->verified) {
+                back++;
+            } else if (present == want_fault) {
                 bad++;
                 example = example ? example : r->orig[i];
             }
@@ -1096,9 +1184,13 @@ switch_witness(const struct flt_env *env, struct flt_run *r, bool want_fault, st
         } else {
             sr_buf_printf(seen, "; in the switch: %zu flow%s %s", r->norig,
                           r->norig == 1 ? "" : "s", want_fault ? "changed" : "as before");
+            if (back) {
+                sr_buf_printf(seen, ", %zu of them put back since by the controller", back);
+            }
         }
     }
     free_lines(all, nall);
+    free(ages);
     return rc;
 }
 
@@ -1454,6 +1546,7 @@ poll_until(const struct flt_env *env, struct flt_run *r, bool reverted, double t
                 sr_buf_puts(seen, sr_buf_cstr(&last));
             }
             sr_buf_release(&last);
+            r->verified = r->verified || !reverted;
             return 0;
         }
         if (sr_now() > end) {
@@ -1532,6 +1625,7 @@ flt_run_free(struct flt_run *r)
     free(r->touched_sw);
     free(r->touched_port);
     free_lines(r->orig, r->norig);
+    free(r->orig_age);
     free(r->hosts);
     free(r->probe_dpid);
     free(r->probe_port);

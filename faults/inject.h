@@ -48,8 +48,9 @@ struct flt_env {
     /* Sends a command (consumed) to the traffic agent on 'host' (traffic
      * faults); NULL when the network runs no agents. */
     int (*traffic)(void *ctx, const char *host, json_t *cmd, struct sr_error *err);
-    /* 'ovs-ofctl dump-flows' (no counters) of 'n' switches into 'outs[i]',
-     * when the switches are local; NULL otherwise. */
+    /* 'ovs-ofctl dump-flows' of 'n' switches into 'outs[i]' (with their
+     * counters and ages; see flt_flow_line), when the switches are local;
+     * NULL otherwise. */
     int (*dump_flows)(void *ctx, const char *const *sws, size_t n, struct sr_buf *outs,
                       struct sr_error *err);
     /* Lookups in the topology. */
@@ -114,6 +115,10 @@ bool flt_run_slow(const struct flt_run *run);
 size_t flt_run_touched(const struct flt_run *run, const char ***sws, uint32_t **ports);
 
 void flt_run_free(struct flt_run *run);
+
+/* One line of 'ovs-ofctl dump-flows' as --no-stats prints it (malloc'd),
+ * and the flow's age in seconds. */
+char *flt_flow_line(const char *line, double *age);
 
 /* Matches that single out one service's traffic (drop_service): fills
  * 'matches' (an array the caller owns) with one object per rule. */

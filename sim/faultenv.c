@@ -79,8 +79,8 @@ dump_flows(void *ctx, const char *const *sws, size_t n, struct sr_buf *outs, str
         return sr_error_set(err, SR_ENOTFOUND, "no ovs-ofctl");
     }
     for (size_t i = 0; i < n; i++) {
-        const char *argv[] = { ofctl, "-O", "OpenFlow13", "--no-stats", "--no-names",
-                               "dump-flows", sws[i], NULL };
+        const char *argv[] = { ofctl, "-O", "OpenFlow13", "--no-names", "dump-flows", sws[i],
+                               NULL };
 
         p[i].pid = -1;
         if (rc == 0 && sr_spawn(argv, NULL, null, pipe_spec, null, &p[i], err) < 0) {

@@ -68,8 +68,10 @@ switch_flows(struct ctx *c, const char *target)
             continue;
         }
         for (char *p = strtok(out.data, "\n"); p && n < SR_ARRAY_SIZE(lines); p = strtok(NULL, "\n")) {
+            double age;
+
             if (strstr(p, "priority=") || strstr(p, "actions=")) {
-                lines[n++] = p;
+                lines[n++] = flt_flow_line(p, &age); /* without counters */
             }
         }
         for (size_t a = 1; a < n; a++) {
@@ -82,6 +84,7 @@ switch_flows(struct ctx *c, const char *target)
         }
         for (size_t k = 0; k < n; k++) {
             sr_buf_printf(&all, "%s:%s\n", sw, lines[k]);
+            free(lines[k]);
         }
         sr_buf_release(&out);
     }

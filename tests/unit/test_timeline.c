@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "faults.h"
+#include "inject.h"
 #include "rng.h"
 #include "util.h"
 
@@ -249,6 +250,27 @@ test_flt_hand_placed_faults_are_sorted_and_keep_source(void **state)
     flt_timeline_release(&tl);
 }
 
+/* A dump-flows line loses its counters and age, keeps what defines the
+ * flow (its timeouts too), and gives its age. */
+static void
+test_flt_flow_line_strips_counters(void **state)
+{
+    double age = -1;
+    char *l = flt_flow_line(" cookie=0x5300000000000000, duration=1453.009s, table=0, "
+                            "n_packets=3617, n_bytes=217020, idle_timeout=5, idle_age=3, "
+                            "priority=10,dl_dst=02:00:0a:00:02:01 actions=output:4", &age);
+
+    (void) state;
+    assert_string_equal(l, "cookie=0x5300000000000000, idle_timeout=5, "
+                           "priority=10,dl_dst=02:00:0a:00:02:01 actions=output:4");
+    assert_true(age > 1453.0 && age < 1453.01);
+    free(l);
+    l = flt_flow_line(" cookie=0x0, priority=0 actions=CONTROLLER:65535", &age);
+    assert_string_equal(l, "cookie=0x0, priority=0 actions=CONTROLLER:65535");
+    assert_true(age == 0);
+    free(l);
+}
+
 int
 main(void)
 {
@@ -260,6 +282,7 @@ main(void)
         cmocka_unit_test(test_flt_campaign_is_balanced_and_spaced),
         cmocka_unit_test(test_flt_timeline_is_reproducible_from_seed),
         cmocka_unit_test(test_flt_hand_placed_faults_are_sorted_and_keep_source),
+        cmocka_unit_test(test_flt_flow_line_strips_counters),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
