@@ -442,17 +442,20 @@ finish_req(struct ctl_client *c, struct req *r, CURLcode rc)
     r->done = true;
 }
 
-/* Runs 'n' requests at once on the multi handle, each retried with
- * backoff as single requests are. */
+/* Runs the requests that are not done yet at once on the multi handle,
+ * each retried with backoff as single requests are. */
 static void
 run_reqs(struct ctl_client *c, struct req *reqs, size_t nreq)
 {
     size_t pending;
 
+    pending = 0;
     for (size_t k = 0; k < nreq; k++) {
-        start_req(c, &reqs[k]);
+        if (!reqs[k].done) { /* done already: could not even be written */
+            start_req(c, &reqs[k]);
+            pending++;
+        }
     }
-    pending = nreq;
     while (pending) {
         int running = 0, left;
         CURLMsg *msg;
@@ -667,21 +670,7 @@ ctl_client_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds,
             reqs[i].done = true;
         }
     }
-    /* Only those that could be written go out; run_reqs counts done ones. */
-    {
-        size_t k = 0;
-
-        for (size_t i = 0; i < n; i++) {
-            if (!reqs[i].done) {
-                struct req tmp = reqs[k];
-
-                reqs[k] = reqs[i];
-                reqs[i] = tmp;
-                k++;
-            }
-        }
-        run_reqs(c, reqs, k);
-    }
+    run_reqs(c, reqs, n);
     for (size_t i = 0; i < n; i++) {
         if (!reqs[i].ok && failed++ == 0) {
             sr_error_set(err, reqs[i].err.code ? reqs[i].err.code : SR_EIO, "%s",

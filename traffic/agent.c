@@ -13,9 +13,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "util.h"
 
 struct watch {
@@ -58,19 +58,13 @@ on_signal(int sig)
 double
 tr_wall(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return sr_wall();
 }
 
 double
 tr_mono(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    return sr_now();
 }
 
 struct sr_rng *
@@ -311,7 +305,7 @@ control_open(struct tr_agent *a, const char *path)
         fprintf(stderr, "simtraffic: control socket path too long: %s\n", path);
         return -1;
     }
-    strcpy(at.sun_path, path);
+    snprintf(at.sun_path, sizeof at.sun_path, "%s", path);
     unlink(path);
     a->control_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (a->control_fd < 0 || bind(a->control_fd, (struct sockaddr *) &at, sizeof at) < 0 ||
