@@ -58,6 +58,7 @@ from os_ken.topology import switches as topo_switches
 # 2 s instead of 0.9 s, halving the LLDP packet-ins.
 topo_switches.Switches.LLDP_SEND_GUARD = 0.002
 topo_switches.Switches.LLDP_SEND_PERIOD_PER_PORT = 2.0
+LLDP_NUDGE_S = 1.0
 
 PRIO_MISS = 0
 PRIO_HOST = 10
@@ -94,6 +95,23 @@ class SimrunController(app_manager.OSKenApp):
         self.rest_port = int(os.environ.get('SIMRUN_REST_PORT', '8080'))
         self.rest_host = os.environ.get('SIMRUN_REST_HOST', '127.0.0.1')
         hub.spawn(self._serve_rest)
+        hub.spawn(self._keep_lldp_going)
+
+    def _keep_lldp_going(self):
+        """os-ken's lldp_loop (Switches) computes how long to sleep from the
+        first port whose LLDP is not yet due; when one pass finds every port
+        due, which happens when it wakes late (the hub was busy for longer
+        than a round of sends takes, or the controller was paused), it
+        sleeps until its event is set, and nothing sets it in a steady
+        network.  LLDP then stops, every link times out ten seconds later
+        and the flows between switches go with them.  Setting the event
+        every second makes it look again; a pass with nothing due costs a
+        walk over the ports."""
+        while True:
+            hub.sleep(LLDP_NUDGE_S)
+            switches = app_manager.lookup_service_brick('switches')
+            if switches is not None:
+                switches.lldp_event.set()
 
     # ---- OpenFlow helpers ----
 

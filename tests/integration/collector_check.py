@@ -11,6 +11,7 @@
     and every delta is the difference of the cumulative values;
   - the JSON Lines files hold the same rows as the CSV files.
 Prints 'N passed, N failed'."""
+import collections
 import csv
 import json
 import os
@@ -72,6 +73,27 @@ zero_rows = [r for r in samples if r['packets_received'] == '0' and r['packets_t
              and r['switch'] == target and inject < float(r['t_s']) < reverted]
 check('no zero rows for the busy target switch', not zero_rows,
       '%d rows' % len(zero_rows))
+
+# The network forwards all the way through: after the controller's pause
+# its link discovery (the LLDP rule's counters) goes on, and no sweep has
+# fewer host flows than the switches had at their most (links that time out
+# take the flows between switches with them).
+lldp = collections.defaultdict(int)
+host_flows = collections.Counter()
+for r in flows:
+    if r['priority'] == '60000':
+        lldp[int(r['sweep'])] += int(r['packets'])
+    elif r['priority'] == '10':
+        host_flows[int(r['sweep'])] += 1
+late = [lldp[k] for k in sorted(lldp) if float(per_sweep[k][0]['t_s']) > resume + 1.0]
+# LLDP goes out on every port every 2 s: within any three sweeps the
+# counters rise.
+check('link discovery goes on after the controller resumes',
+      len(late) >= 5 and all(late[i + 3] > late[i] for i in range(len(late) - 3)), late)
+full = max(host_flows.values())
+first_full = min(k for k, n in host_flows.items() if n == full)
+thin = [(k, n) for k, n in sorted(host_flows.items()) if k > first_full and n < full]
+check('the host flows stay in every switch once learned', not thin, thin[:5])
 
 # Labels.
 wrong = []
