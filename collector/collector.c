@@ -207,9 +207,16 @@ struct collector {
     double wall0;             /* wall-clock start, seconds since the epoch */
     long done, late, missed, failed, partial;
     json_t *gaps, *labels, *manifest_base;
+    json_t *warnings;         /* from col_warn */
     double *times;
     size_t ntimes, cap_times;
 };
+
+void
+col_warn(struct collector *c, const char *msg)
+{
+    json_array_append_new(c->warnings, json_string(msg));
+}
 
 double
 col_now_s(const struct collector *c)
@@ -383,6 +390,7 @@ write_manifest(struct collector *c, const char *status)
                                                   "gaps",
                                                   c->failed, c->partial));
         }
+        json_array_extend(w, c->warnings);
         json_object_set_new(m, "warnings", w);
     }
     for (size_t i = 0; i < c->nfaults; i++) {
@@ -499,6 +507,7 @@ col_new(const struct col_options *o, const struct col_switch *sws, size_t nsw,
         c->faults[i].healed = NAN;
     }
     c->gaps = json_array();
+    c->warnings = json_array();
     c->labels = json_object();
     c->manifest_base = o->manifest ? json_deep_copy(o->manifest) : json_object();
     if (open_out(c, &c->samples, "samples", sample_cols, o->csv, o->jsonl, err) < 0 ||
@@ -864,6 +873,7 @@ col_finish(struct collector *c, const char *status)
         free_flow_prev(&c->sw[i]);
     }
     json_decref(c->gaps);
+    json_decref(c->warnings);
     json_decref(c->labels);
     json_decref(c->manifest_base);
     sr_buf_release(&c->scratch);

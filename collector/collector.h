@@ -69,6 +69,10 @@ struct collector *col_new(const struct col_options *o, const struct col_switch *
  * collection (col_now_s()). */
 void col_fault_event(struct collector *c, int id, enum col_event ev, double t_s);
 
+/* Adds a line to the manifest's warnings (what the caller saw go wrong
+ * that the rows themselves do not show). */
+void col_warn(struct collector *c, const char *msg);
+
 /* Seconds since collection started. */
 double col_now_s(const struct collector *c);
 

@@ -57,22 +57,29 @@ sr_buf_putc(struct sr_buf *b, char c)
 }
 
 void
+sr_buf_vprintf(struct sr_buf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    int n;
+
+    va_copy(again, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    if (n > 0) {
+        xgrow((void **) &b->data, &b->cap, b->len + (size_t) n + 1, 1);
+        vsnprintf(b->data + b->len, (size_t) n + 1, fmt, again);
+        b->len += (size_t) n;
+    }
+    va_end(again);
+}
+
+void
 sr_buf_printf(struct sr_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    sr_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n <= 0) {
-        return;
-    }
-    xgrow((void **) &b->data, &b->cap, b->len + (size_t) n + 1, 1);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t) n;
 }
 
 char *

@@ -3,6 +3,7 @@
 #ifndef SR_BUF_H
 #define SR_BUF_H 1
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct sr_buf {
@@ -21,6 +22,8 @@ void sr_buf_puts(struct sr_buf *b, const char *s);
 void sr_buf_putc(struct sr_buf *b, char c);
 void sr_buf_printf(struct sr_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void sr_buf_vprintf(struct sr_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Returns the contents (never NULL, "" when empty) and gives up ownership:
  * the caller frees it and 'b' is empty afterwards. */
 char *sr_buf_steal(struct sr_buf *b);

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,9 @@ struct flt_run {
     double *orig_age;         /* their durations (s), read at orig_t */
     double orig_t;
     size_t norig;
+    /* Flow faults, from the last look after verification: how many flows
+     * the fault changed, and how many of them were still as it made them. */
+    size_t changed, in_effect;
 };
 
 static int witness_before(const struct flt_env *env, struct flt_run *r, struct sr_error *err);
@@ -284,16 +288,20 @@ is_lldp_rule(const struct ctl_flow *f)
 /* The flows a fault rewrites: all but the table-miss entry and the rule
  * that sends LLDP to the controller (the seed: "except the one to the
  * controller"); flows_deleted keeps only the table-miss entry (the seed:
- * "except the statistics entry"). */
+ * "except the statistics entry").  The one rule for both views of a flow,
+ * the controller's and the switch's. */
+static bool
+fault_changes(const struct flt_type *type, bool table_miss, bool lldp)
+{
+    return !table_miss && (!strcmp(type->name, "flows_deleted") || !lldp);
+}
+
 static bool
 rewritable_for(const struct flt_type *type, const struct saved_flow *f)
 {
     struct ctl_flow cf = { .priority = f->priority, .match = f->match, .actions = f->actions };
 
-    if (is_table_miss(&cf)) {
-        return false;
-    }
-    return !strcmp(type->name, "flows_deleted") || !is_lldp_rule(&cf);
+    return fault_changes(type, is_table_miss(&cf), is_lldp_rule(&cf));
 }
 
 /* ---- flow faults ---- */
@@ -529,6 +537,22 @@ reinstalled(const struct flt_run *r, const struct saved_flow *f, const struct ct
     return false;
 }
 
+/* sr_buf_printf into 'b' when there is one. */
+static void why_printf(struct sr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+why_printf(struct sr_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!b) {
+        return;
+    }
+    va_start(ap, fmt);
+    sr_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
 static int
 check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
             struct sr_error *err)
@@ -537,6 +561,11 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
     const char *name = r->type->name;
     uint32_t timeout = (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
     int ok = 1;
+    /* Once the fault was seen in effect, a look counts how many of the
+     * changed flows still are, instead of stopping at the first that is
+     * not: a controller heals a fault flow by flow. */
+    bool counting = want_fault && r->verified;
+    size_t changed = 0, healed = 0;
 
     uint64_t *dpids = xcalloc(r->nsnaps + 1, sizeof *dpids);
     struct ctl_stats *all = xcalloc(r->nsnaps + 1, sizeof *all);
@@ -553,18 +582,22 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
         free(dpids);
         return -1;
     }
-    for (size_t si = 0; si < r->nsnaps && ok == 1; si++) {
+    for (size_t si = 0; si < r->nsnaps && (ok == 1 || counting); si++) {
         struct sw_snap *s = &r->snaps[si];
         struct ctl_stats st = all[si];
         uint32_t ports[64];
         size_t nports = output_ports(s, ports, SR_ARRAY_SIZE(ports));
 
         memset(&all[si], 0, sizeof all[si]);
-        for (size_t i = 0; i < s->n && ok == 1; i++) {
+        for (size_t i = 0; i < s->n && (ok == 1 || counting); i++) {
             const struct saved_flow *f = &s->flows[i];
             char *want_match = xstrdup(f->match), *want_actions = xstrdup(f->actions);
             uint32_t want_idle = f->idle, want_hard = f->hard;
             bool present = false, rewritten = want_fault && rewritable_for(r->type, f);
+            /* Whether this flow is as wanted; only the first flow that is
+             * not gets described. */
+            int fine = 1;
+            struct sr_buf *why = ok == 1 ? seen : NULL;
 
             if (rewritten && !strcmp(name, "flow_output_changed")) {
                 free(want_actions);
@@ -609,9 +642,9 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
                                           g->idle_timeout == f->idle && g->hard_timeout == f->hard);
                 }
                 if (old_one) {
-                    sr_buf_printf(seen, "%s: priority=%u match=%s still has idle=%u hard=%u", s->sw,
+                    why_printf(why, "%s: priority=%u match=%s still has idle=%u hard=%u", s->sw,
                                   f->priority, f->match, f->idle, f->hard);
-                    ok = 0;
+                    fine = 0;
                 }
             } else if (rewritten && !strcmp(name, "flows_deleted")) {
                 /* Deleted flows must be absent, whatever their actions. */
@@ -624,19 +657,24 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
                 if (still && !r->verified && reinstalled(r, f, &st)) {
                     back++; /* deleted, and already put back by the controller */
                 } else if (still) {
-                    sr_buf_printf(seen, "%s still has priority=%u match=%s", s->sw, f->priority,
+                    why_printf(why, "%s still has priority=%u match=%s", s->sw, f->priority,
                                   f->match);
-                    ok = 0;
+                    fine = 0;
                 }
             } else {
                 if (!present) {
-                    sr_buf_printf(seen, "%s: no flow priority=%u match=%s actions=%s "
+                    why_printf(why, "%s: no flow priority=%u match=%s actions=%s "
                                         "idle=%u hard=%u",
                                   s->sw, f->priority, want_match, want_actions[0] ? want_actions : "drop",
                                   want_idle, want_hard);
-                    ok = 0;
+                    fine = 0;
                 }
             }
+            if (!fine) {
+                ok = 0;
+                healed += rewritten;
+            }
+            changed += rewritten;
             free(want_match);
             free(want_actions);
         }
@@ -664,6 +702,14 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
     }
     if (ok == 1 && back) {
         sr_buf_printf(seen, ", %zu of them already put back by the controller", back);
+    }
+    if (counting) {
+        r->changed = changed;
+        r->in_effect = changed - healed;
+        if (ok != 1) {
+            sr_buf_printf(seen, " (still in effect on %zu of the %zu flows it changed)",
+                          r->in_effect, changed);
+        }
     }
     for (size_t si = 0; si < r->nsnaps; si++) {
         ctl_stats_release(&all[si]);
@@ -1077,15 +1123,13 @@ free_lines(char **lines, size_t n)
     free(lines);
 }
 
-/* The lines a flow fault changes, as the switch shows them: all but the
- * table-miss entry and (except for flows_deleted) the LLDP rule. */
+/* The lines a flow fault changes, as the switch shows them (see
+ * fault_changes). */
 static bool
 changed_line(const struct flt_type *type, const char *line)
 {
-    if (strstr(line, "priority=0 ") || strstr(line, "priority=0,")) {
-        return false;
-    }
-    return !strcmp(type->name, "flows_deleted") || !strstr(line, "dl_type=0x88cc");
+    return fault_changes(type, strstr(line, "priority=0 ") || strstr(line, "priority=0,"),
+                         strstr(line, "dl_type=0x88cc") != NULL);
 }
 
 /* Keeps the lines of the snapshotted switches the fault will change. */
@@ -1429,18 +1473,40 @@ check_traffic(const struct flt_env *env, struct flt_run *r, bool want_fault, str
 
 /* ---- the controller ---- */
 
+/* Cut off: no switch holds a connection to the controller.  Back: every
+ * switch holds one and the controller lists every switch (a connection is
+ * up before the OpenFlow handshake is done). */
 static int
 check_controller(const struct flt_env *env, struct flt_run *r, bool want_fault,
                  struct sr_buf *seen, struct sr_error *err)
 {
-    size_t n = 0;
+    uint64_t *dpids = NULL;
+    size_t n = 0, known = 0, ndp = 0;
 
     (void) r;
     if (env->connected(env->ctx, &n, err) < 0) {
         return -1;
     }
     sr_buf_printf(seen, "%zu of %zu switches connected to the controller", n, env->nswitches);
-    return want_fault ? n == 0 : n == env->nswitches;
+    if (want_fault || n != env->nswitches) {
+        return want_fault ? n == 0 : 0;
+    }
+    if (ctl_client_switches(env->ctl, &dpids, &ndp, err) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < env->nswitches; i++) {
+        uint64_t dpid;
+
+        for (size_t j = 0; env->dpid_of(env->ctx, env->switches[i], &dpid) && j < ndp; j++) {
+            if (dpids[j] == dpid) {
+                known++;
+                break;
+            }
+        }
+    }
+    free(dpids);
+    sr_buf_printf(seen, ", %zu of them known to it", known);
+    return known == env->nswitches;
 }
 
 /* ---- the steps ---- */
@@ -1517,11 +1583,18 @@ flt_check_reverted(const struct flt_env *env, struct flt_run *r, struct sr_buf *
 }
 
 bool
-flt_run_slow(const struct flt_run *r)
+flt_run_effect(const struct flt_run *r, size_t *in_effect, size_t *changed)
 {
-    /* Rates need a window; switches reconnect to a controller after
-     * Open vSwitch's backoff, seconds later. */
-    return r->type->family == FLT_FAMILY_TRAFFIC || r->type->family == FLT_FAMILY_CONTROLLER;
+    *in_effect = r->in_effect;
+    *changed = r->changed;
+    return r->type->family == FLT_FAMILY_FLOW && r->changed > 0;
+}
+
+bool
+flt_run_slow(const struct flt_run *r, bool reverting)
+{
+    return r->type->family == FLT_FAMILY_TRAFFIC ||
+           (reverting && r->type->family == FLT_FAMILY_CONTROLLER);
 }
 
 static int

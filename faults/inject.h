@@ -43,7 +43,7 @@ struct flt_env {
     /* Stops or restarts the controller (embedded), or cuts the switches off
      * from it and back (external). */
     int (*controller)(void *ctx, bool up, struct sr_error *err);
-    /* How many switches Open vSwitch says are connected to the controller. */
+    /* How many OpenFlow connections the switches hold to the controller. */
     int (*connected)(void *ctx, size_t *n, struct sr_error *err);
     /* Sends a command (consumed) to the traffic agent on 'host' (traffic
      * faults); NULL when the network runs no agents. */
@@ -104,12 +104,19 @@ int flt_verify_reverted(const struct flt_env *env, struct flt_run *run, double t
 int flt_check_reverted(const struct flt_env *env, struct flt_run *run, struct sr_buf *seen,
                        struct sr_error *err);
 
-/* Whether the fault takes seconds to show or to go: a rate measured over
- * a window (traffic faults), switches reconnecting to a controller
- * (controller_down).  A caller with other work (the collector's sweeps)
- * should then call flt_check / flt_check_reverted once per turn instead of
- * blocking in flt_verify. */
-bool flt_run_slow(const struct flt_run *run);
+/* Whether the fault takes seconds to show ('reverting' false) or to go
+ * (true): a rate is measured over a window (traffic faults, both ways);
+ * switches reconnect to a controller after Open vSwitch's backoff
+ * (controller_down, going; cutting them off shows at once).  A caller with
+ * other work (the collector's sweeps) should then call flt_check /
+ * flt_check_reverted once per turn instead of blocking in flt_verify. */
+bool flt_run_slow(const struct flt_run *run, bool reverting);
+
+/* For a flow fault after a look that found it no longer wholly in effect
+ * (flt_check answering 0 once verified): how many of the flows it changed
+ * were still as it made them, and how many it changed.  False for other
+ * faults, and before such a look. */
+bool flt_run_effect(const struct flt_run *run, size_t *in_effect, size_t *changed);
 
 /* The switches and ports the fault touches, for labels (on_target). */
 size_t flt_run_touched(const struct flt_run *run, const char ***sws, uint32_t **ports);

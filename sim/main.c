@@ -799,6 +799,11 @@ cmd_run(int argc, char **argv)
     printf("  faults         %d injected, %d verified, %d reverted, %d failed, %d healed by "
            "the controller\n",
            sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed);
+    if (sum.links_lost) {
+        printf("  unplanned      the controller lost links %d time%s with no fault in the air "
+               "(see faults.jsonl)\n",
+               sum.links_lost, sum.links_lost == 1 ? "" : "s");
+    }
     printf("  run directory  %s\n", sum.dir);
     if (rc < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);

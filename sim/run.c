@@ -36,6 +36,7 @@ struct ep {
     enum ep_state state;
     struct flt_run *run;
     bool verified, healed;
+    bool partly;              /* noted that the controller began to heal it */
     bool checking;            /* verification under way, one look per sweep */
     double check_t0;
     struct col_touch *touched;
@@ -54,7 +55,18 @@ struct exec {
     bool died;                /* a child of the runtime failed */
     bool agents;              /* the traffic agents are running */
     struct sim_run_summary *sum;
+    /* The link watch: since when no fault has been in the air, the last
+     * look, and whether links were found lost (and since when). */
+    double quiet_since, watch_t, lost_t;
+    bool links_lost;
 };
+
+/* While no fault is in the air the controller must know every link; it is
+ * asked every WATCH_EVERY_S, from WATCH_SETTLE_S after the last fault (a
+ * link that a fault took down is found again within os-ken's 10-s link
+ * timeout and a round of LLDP). */
+#define WATCH_EVERY_S 10.0
+#define WATCH_SETTLE_S 15.0
 
 /* One line of faults.jsonl: every event carries type, id, target, times. */
 static void
@@ -83,6 +95,79 @@ event(struct exec *x, const struct ep *p, const char *kind, double took_ms, cons
     fputc('\n', x->log);
     fflush(x->log);
     json_decref(o);
+}
+
+/* A line of faults.jsonl for what happened that no fault of the plan
+ * did ("event": "unplanned" and "unplanned_over"). */
+static void
+unplanned(struct exec *x, const char *kind, const char *what, const char *seen)
+{
+    char iso[40];
+    json_t *o;
+
+    sr_iso_time(sr_wall(), iso, sizeof iso);
+    o = json_pack("{s:s, s:s, s:f, s:s, s:s}", "event", kind, "what", what, "t_s",
+                  round(col_now_s(x->col) * 1000) / 1000, "time", iso, "seen", seen);
+    json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    fputc('\n', x->log);
+    fflush(x->log);
+    json_decref(o);
+}
+
+/* Asks the controller for its links when it is time (see WATCH_EVERY_S);
+ * links it lost with no fault in the air make an 'unplanned' event and a
+ * manifest warning: rows labelled normal then are not. */
+static void
+watch_links(struct exec *x, bool quiet)
+{
+    double now = col_now_s(x->col);
+    struct sr_buf missing = SR_BUF_INIT;
+    struct sr_error err = { 0 };
+    size_t expected = 0;
+    int n;
+
+    if (!quiet) {
+        x->quiet_since = -1;
+        return;
+    }
+    if (x->quiet_since < 0) {
+        x->quiet_since = now;
+    }
+    if (now - x->quiet_since < WATCH_SETTLE_S || now - x->watch_t < WATCH_EVERY_S) {
+        return;
+    }
+    x->watch_t = now;
+    n = sim_runtime_missing_links(x->fe.rt, &missing, &err);
+    if (n < 0) {
+        /* The controller did not answer: the sweeps record that as gaps. */
+        sr_buf_release(&missing);
+        return;
+    }
+    for (size_t i = 0; i < x->plan->topo->nlink; i++) {
+        expected += 2 * (x->plan->topo->link[i].kind != TOPO_LINK_HOST);
+    }
+    if (n > 0 && !x->links_lost) {
+        char *seen = xasprintf("the controller does not know %d of the %zu links: %s%s", n,
+                               expected, sr_buf_cstr(&missing), n > 10 ? ", ..." : "");
+
+        x->links_lost = true;
+        x->lost_t = now;
+        x->sum->links_lost++;
+        SR_WARN("t=%.1f s, no fault in the air: %s", now, seen);
+        unplanned(x, "unplanned", "links", seen);
+        free(seen);
+    } else if (n == 0 && x->links_lost) {
+        char *msg = xasprintf("with no fault in the air the controller lost links between "
+                              "%.0f s and %.0f s (see the 'unplanned' events in faults.jsonl)",
+                              x->lost_t, now);
+
+        x->links_lost = false;
+        SR_INFO("t=%.1f s: the controller knows every link again", now);
+        unplanned(x, "unplanned_over", "links", "the controller knows every link again");
+        col_warn(x->col, msg);
+        free(msg);
+    }
+    sr_buf_release(&missing);
 }
 
 /* What a fault will touch, for labels, from its resolved target. */
@@ -149,7 +234,7 @@ inject(struct exec *x, struct ep *p)
     col_fault_event(x->col, p->e->id, COL_INJECT, t);
     p->state = EP_ACTIVE;
     x->sum->injected++;
-    if (flt_inject(&x->fe.env, p->e, &p->run, &err) == 0 && flt_run_slow(p->run)) {
+    if (flt_inject(&x->fe.env, p->e, &p->run, &err) == 0 && flt_run_slow(p->run, false)) {
         /* Slow to show: looked at once per sweep from now on. */
         p->checking = true;
         p->check_t0 = t0;
@@ -218,7 +303,7 @@ revert(struct exec *x, struct ep *p, const char *why)
                "the fault had not shown when its time was up", true);
         p->checking = false;
     }
-    if (flt_revert(&x->fe.env, p->run, &err) == 0 && flt_run_slow(p->run)) {
+    if (flt_revert(&x->fe.env, p->run, &err) == 0 && flt_run_slow(p->run, true)) {
         p->state = EP_REVERTING;
         p->checking = true;
         p->check_t0 = t0;
@@ -243,12 +328,29 @@ recheck(struct exec *x, struct ep *p)
         return;
     }
     if (flt_check(&x->fe.env, p->run, &seen, &err) == 0) {
-        p->healed = true;
-        x->sum->healed++;
-        SR_INFO("%s on %s is no longer in effect: %s", p->e->type->name, p->e->target,
-                sr_buf_cstr(&seen));
-        event(x, p, "healed", -1, sr_buf_cstr(&seen));
-        col_fault_event(x->col, p->e->id, COL_HEALED, col_now_s(x->col));
+        size_t left, of;
+        bool counted = flt_run_effect(p->run, &left, &of);
+
+        if (counted && left == of) {
+            /* Every changed flow is still as the fault made it; what the
+             * look missed is not the fault's doing. */
+        } else if (counted && left > 0) {
+            /* The controller put some of the flows back, not all: still in
+             * effect.  Noted once, when it starts. */
+            if (!p->partly) {
+                p->partly = true;
+                SR_INFO("%s on %s is partly healed: %s", p->e->type->name, p->e->target,
+                        sr_buf_cstr(&seen));
+                event(x, p, "partly_healed", -1, sr_buf_cstr(&seen));
+            }
+        } else {
+            p->healed = true;
+            x->sum->healed++;
+            SR_INFO("%s on %s is no longer in effect: %s", p->e->type->name, p->e->target,
+                    sr_buf_cstr(&seen));
+            event(x, p, "healed", -1, sr_buf_cstr(&seen));
+            col_fault_event(x->col, p->e->id, COL_HEALED, col_now_s(x->col));
+        }
     }
     sr_buf_release(&seen);
 }
@@ -280,6 +382,7 @@ tick(void *ctx, struct collector *c, long k, double t_s)
             active = p->e->type->name;
         }
     }
+    watch_links(x, active == NULL);
     x->sum->sweeps = k + 1;
     if (x->progress) {
         double total = (double) x->plan->duration_ms / 1000.0;
@@ -431,7 +534,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     struct col_options co = { .interval_s = (double) scn->collector.interval_ms / 1000.0,
                               .csv = scn->collector.csv, .jsonl = scn->collector.jsonl,
                               .flows = scn->collector.flows };
-    struct exec x = { .plan = plan, .sum = sum };
+    struct exec x = { .plan = plan, .sum = sum, .watch_t = -WATCH_EVERY_S };
     struct col_switch *sws = NULL;
     struct col_fault *faults = NULL;
     char *path;
@@ -502,6 +605,15 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     sig = col_run(x.col, (double) plan->duration_ms / 1000.0, tick, &x);
     if (x.progress) {
         fputc('\n', stderr);
+    }
+    if (x.links_lost) {
+        char *msg = xasprintf("with no fault in the air the controller lost links at %.0f s "
+                              "and still did not know them at its last look (see the "
+                              "'unplanned' event in faults.jsonl)",
+                              x.lost_t);
+
+        col_warn(x.col, msg);
+        free(msg);
     }
     /* A run cut short still restores what it broke before it tears down. */
     for (size_t i = 0; i < x.neps; i++) {

@@ -728,8 +728,8 @@ check_switches(struct sim_runtime *rt, struct sr_buf *missing, struct sr_error *
     return (int) nmissing;
 }
 
-static int
-check_links(struct sim_runtime *rt, struct sr_buf *missing, struct sr_error *err)
+int
+sim_runtime_missing_links(struct sim_runtime *rt, struct sr_buf *missing, struct sr_error *err)
 {
     const struct topology *t = rt->plan->topo;
     struct ctl_link *links = NULL;
@@ -832,7 +832,7 @@ wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err)
             break;
         }
         missing = step == 0   ? check_switches(rt, &what, err)
-                  : step == 1 ? check_links(rt, &what, err)
+                  : step == 1 ? sim_runtime_missing_links(rt, &what, err)
                               : check_tcp(rt, deadline, &what, err);
         if (missing == 0) {
             static const char *const done[] = { "every switch connected",

@@ -52,6 +52,12 @@ void sim_runtime_down(struct sim_runtime *rt);
 int sim_runtime_command(struct sim_runtime *rt, json_t *cmd, double timeout_s,
                         json_t **answer, struct sr_error *err);
 
+/* How many of the topology's switch-to-switch links (each direction counts)
+ * the controller does not know; the first ten go to 'missing' as
+ * "c1:2->c3:1, ...".  Negative when the controller does not answer. */
+int sim_runtime_missing_links(struct sim_runtime *rt, struct sr_buf *missing,
+                              struct sr_error *err);
+
 /* Waits up to 'timeout_ms' for something to happen: returns 0 on a quiet
  * timeout, the signal number when one arrived, or a negative code when a
  * child died (with 'err' saying which and how). */

@@ -32,9 +32,12 @@ def rows(d, name):
         return list(csv.DictReader(fh))
 
 
-def events(d):
+def events(d, unplanned=False):
+    """The fault events of faults.jsonl; with 'unplanned', the others (what
+    happened that no fault of the plan did)."""
     with open(os.path.join(d, 'faults.jsonl')) as fh:
-        return [json.loads(line) for line in fh]
+        evs = [json.loads(line) for line in fh]
+    return [e for e in evs if e['event'].startswith('unplanned') == unplanned]
 
 
 def machine_clean(controllers=True):
@@ -83,3 +86,19 @@ def epoch(iso):
     """Seconds since the epoch of an ISO time such as 2026-11-22T01:02:03.456Z."""
     return time.mktime(time.strptime(iso[:19], '%Y-%m-%dT%H:%M:%S')) - time.timezone + \
         float('0.' + iso[20:23])
+
+
+def video_drop_variant(src, tmp, name, edits, text=None):
+    """Writes tmp/NAME.toml: scenarios/video_drop.toml (or 'text', made
+    from it) with each (old, new) of 'edits' replaced once; stops when
+    video_drop.toml no longer has what a test replaces."""
+    if text is None:
+        text = open(os.path.join(src, 'scenarios', 'video_drop.toml')).read()
+    for old, new in edits:
+        if old not in text:
+            raise SystemExit('video_drop.toml changed: no %r in it; update this test' % old)
+        text = text.replace(old, new, 1)
+    path = os.path.join(tmp, name + '.toml')
+    with open(path, 'w') as fh:
+        fh.write(text)
+    return path

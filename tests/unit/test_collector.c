@@ -171,6 +171,7 @@ test_col_files_have_headers_and_a_manifest(void **state)
     char path[256], *text;
 
     (void) state;
+    col_warn(c, "the controller lost links between 15 s and 45 s");
     col_finish(c, "interrupted");
     snprintf(path, sizeof path, "%s/samples.csv", tmpdir);
     text = sr_read_file(path, NULL);
@@ -185,6 +186,14 @@ test_col_files_have_headers_and_a_manifest(void **state)
     assert_non_null(strstr(text, "\"status\": \"interrupted\""));
     assert_non_null(strstr(text, "\"samples\": 0"));
     free(text);
+    {
+        json_t *m = json_load_file(path, 0, NULL), *w = json_object_get(m, "warnings");
+
+        assert_int_equal(json_array_size(w), 1);
+        assert_string_equal(json_string_value(json_array_get(w, 0)),
+                            "the controller lost links between 15 s and 45 s");
+        json_decref(m);
+    }
 }
 
 static void
