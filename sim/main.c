@@ -796,9 +796,9 @@ cmd_run(int argc, char **argv)
     printf("  sweeps         %ld (%ld samples rows, %ld gap%s)\n", sum.sweeps, sum.rows,
            sum.gaps, sum.gaps == 1 ? "" : "s");
     printf("  rows per label %s\n", sum.labels[0] ? sum.labels : "-");
-    printf("  faults         %d injected, %d verified, %d reverted, %d failed, %d healed by "
-           "the controller\n",
-           sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed);
+    printf("  faults         %d injected, %d verified, %d reverted, %d failed; the controller "
+           "healed %d, %d in part\n",
+           sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed, sum.partly_healed);
     if (sum.links_lost) {
         printf("  unplanned      the controller lost links %d time%s with no fault in the air "
                "(see faults.jsonl)\n",

@@ -339,6 +339,7 @@ recheck(struct exec *x, struct ep *p)
              * effect.  Noted once, when it starts. */
             if (!p->partly) {
                 p->partly = true;
+                x->sum->partly_healed++;
                 SR_INFO("%s on %s is partly healed: %s", p->e->type->name, p->e->target,
                         sr_buf_cstr(&seen));
                 event(x, p, "partly_healed", -1, sr_buf_cstr(&seen));

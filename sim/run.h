@@ -32,7 +32,7 @@ struct sim_run_summary {
     double ready_s;
     long sweeps, rows, gaps;
     char labels[256];         /* "normal 2100, drop_service 900" */
-    int injected, verified, reverted, failed, healed;
+    int injected, verified, reverted, failed, healed, partly_healed;
     int links_lost;           /* times the controller lost links, no fault in the air */
     const char *status;       /* "complete", "interrupted", "failed" */
 };
