@@ -16,7 +16,8 @@
 
 /* ---- columns (README documents each; keep the order) ---- */
 
-#define LABEL_COLS "label", "fault_id", "fault_target", "fault_phase", "since_onset_s", "on_target"
+#define LABEL_COLS                                                                            \
+    "label", "fault_id", "fault_target", "fault_phase", "since_onset_s", "on_target", "fault_effect"
 #define COUNTER_COLS                                                                       \
     "packets_received", "packets_transmitted", "bytes_received", "bytes_transmitted",      \
         "receive_drops", "transmit_drops", "receive_errors", "transmit_errors",            \
@@ -165,6 +166,7 @@ struct fault_state {
     struct col_fault f;
     double inject, revert, reverted, healed; /* NAN until the event happens */
     bool failed;
+    double effect, effect_t;  /* the last col_fault_effect (NAN before one) */
 };
 
 struct port_prev {
@@ -213,6 +215,17 @@ struct collector {
 };
 
 void
+col_fault_effect(struct collector *c, int id, double t_s, double share)
+{
+    for (size_t i = 0; i < c->nfaults; i++) {
+        if (c->faults[i].f.id == id) {
+            c->faults[i].effect = share;
+            c->faults[i].effect_t = t_s;
+        }
+    }
+}
+
+void
 col_warn(struct collector *c, const char *msg)
 {
     json_array_append_new(c->warnings, json_string(msg));
@@ -252,7 +265,7 @@ col_label_at(const struct collector *c, double t, const char *sw, uint32_t port,
 {
     const struct fault_state *best = NULL;
 
-    *out = (struct col_label) { "normal", 0, "", "normal", -1.0, false };
+    *out = (struct col_label) { "normal", 0, "", "normal", -1.0, false, -1.0 };
     for (size_t i = 0; i < c->nfaults; i++) {
         const struct fault_state *f = &c->faults[i];
 
@@ -273,6 +286,10 @@ col_label_at(const struct collector *c, double t, const char *sw, uint32_t port,
                  : (!isnan(best->revert) && t >= best->revert) ? "recovery"
                  : (!isnan(best->healed) && t >= best->healed) ? "healed" : "active";
     out->since_onset_s = t - best->inject;
+    if (!isnan(best->effect) && best->effect_t <= t && !best->failed &&
+        (isnan(best->revert) || t < best->revert)) {
+        out->effect = best->effect;
+    }
     out->on_target = best->f.all;
     for (size_t k = 0; k < best->f.ntouched && !out->on_target; k++) {
         const struct col_touch *tc = &best->f.touched[k];
@@ -290,6 +307,7 @@ add_labels(struct row *r, const struct col_label *l)
     add(r, fstr(l->phase));
     add(r, l->since_onset_s >= 0 ? fdbl(l->since_onset_s, 3) : fnull());
     add(r, fbool(l->on_target));
+    add(r, l->effect >= 0 ? fdbl(l->effect, 4) : fnull());
 }
 
 void
@@ -505,6 +523,8 @@ col_new(const struct col_options *o, const struct col_switch *sws, size_t nsw,
         c->faults[i].f = faults[i];
         c->faults[i].inject = c->faults[i].revert = c->faults[i].reverted = NAN;
         c->faults[i].healed = NAN;
+        c->faults[i].effect = NAN;
+        c->faults[i].effect_t = NAN;
     }
     c->gaps = json_array();
     c->warnings = json_array();

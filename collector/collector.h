@@ -69,6 +69,11 @@ struct collector *col_new(const struct col_options *o, const struct col_switch *
  * collection (col_now_s()). */
 void col_fault_event(struct collector *c, int id, enum col_event ev, double t_s);
 
+/* Records that at 't_s' a share 'share' (0 to 1) of the flows fault 'id'
+ * changed were still as it made them: rows of later sweeps, until the
+ * next such look, carry it in 'fault_effect'. */
+void col_fault_effect(struct collector *c, int id, double t_s, double share);
+
 /* Adds a line to the manifest's warnings (what the caller saw go wrong
  * that the rows themselves do not show). */
 void col_warn(struct collector *c, const char *msg);
@@ -121,6 +126,7 @@ struct col_label {
     const char *phase;        /* "normal", "active", "recovery" */
     double since_onset_s;     /* < 0 when normal */
     bool on_target;
+    double effect;            /* share of the changed flows still changed; < 0 unknown */
 };
 /* The label of a row of switch 'sw' (port 'port', 0 for the whole switch)
  * for a sweep that started at 't_s'. */

@@ -323,14 +323,19 @@ recheck(struct exec *x, struct ep *p)
 {
     struct sr_error err = { 0 };
     struct sr_buf seen = SR_BUF_INIT;
+    size_t left = 0, of = 0;
+    bool counted;
+    int rc;
 
     if (!p->verified || p->healed || !p->run) {
         return;
     }
-    if (flt_check(&x->fe.env, p->run, &seen, &err) == 0) {
-        size_t left, of;
-        bool counted = flt_run_effect(p->run, &left, &of);
-
+    rc = flt_check(&x->fe.env, p->run, &seen, &err);
+    counted = rc >= 0 && flt_run_effect(p->run, &left, &of);
+    if (counted) {
+        col_fault_effect(x->col, p->e->id, col_now_s(x->col), (double) left / (double) of);
+    }
+    if (rc == 0) {
         if (counted && left == of) {
             /* Every changed flow is still as the fault made it; what the
              * look missed is not the fault's doing. */

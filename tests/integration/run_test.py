@@ -77,6 +77,14 @@ def check_run(d, name):
     t0, t1 = w[1][2], w[1][3]
     check('%s: the drop rules are in the switch during drop_service only' % name,
           drop and all(t0 <= float(r['t_s']) <= t1 + 1 for r in drop), len(drop))
+    # The share of the flows flows_deleted (fault 3) deleted that were still
+    # gone, from each look after its verification; no other fault has one.
+    eff = [r['fault_effect'] for r in samples if r['fault_id'] == '3' and
+           r['fault_phase'] in ('active', 'healed')]
+    check('%s: flows_deleted rows carry the share still in effect' % name,
+          any(eff) and all(0 <= float(x) <= 1 for x in eff if x), eff)
+    check('%s: only the flow fault carries fault_effect' % name,
+          not [r for r in samples if r['fault_effect'] and r['fault_id'] != '3'])
     return {(r['sweep'], r['switch']): r['label'] for r in samples}
 
 

@@ -110,6 +110,37 @@ test_col_labels_at_fault_boundaries(void **state)
 }
 
 static void
+test_col_effect_follows_the_looks(void **state)
+{
+    struct col_fault f = { 1, "flows_deleted", "c4", (const struct col_touch[]) { { "c4", 0 } },
+                           1, false };
+    struct collector *c = new_collector(&f, 1);
+    struct col_label l;
+
+    (void) state;
+    col_fault_event(c, 1, COL_INJECT, 10.0);
+    col_label_at(c, 11.0, "c4", 0, &l);
+    assert_true(l.effect < 0); /* not looked at yet */
+    col_fault_effect(c, 1, 11.5, 1.0);
+    col_label_at(c, 11.4, "c4", 0, &l);
+    assert_true(l.effect < 0); /* a look counts from when it was made */
+    col_label_at(c, 12.0, "c4", 0, &l);
+    assert_true(l.effect == 1.0);
+    col_fault_effect(c, 1, 12.5, 23.0 / 26.0);
+    col_label_at(c, 13.0, "c9", 0, &l);
+    assert_true(l.effect == 23.0 / 26.0); /* the fault's, on every row it labels */
+    col_fault_event(c, 1, COL_REVERT, 20.0);
+    col_label_at(c, 20.0, "c4", 0, &l);
+    assert_string_equal(l.phase, "recovery");
+    assert_true(l.effect < 0); /* being restored: no longer what was measured */
+    col_fault_event(c, 1, COL_REVERTED, 21.0);
+    col_label_at(c, 21.0, "c4", 0, &l);
+    assert_string_equal(l.label, "normal");
+    assert_true(l.effect < 0);
+    col_finish(c, "complete");
+}
+
+static void
 test_col_labels_prefer_the_latest_onset(void **state)
 {
     struct col_fault f[2] = { { 1, "congestion", "all", NULL, 0, true },
@@ -179,7 +210,7 @@ test_col_files_have_headers_and_a_manifest(void **state)
     assert_true(!strncmp(text, "time,t_s,sweep,late_ms,dt_s,switch,dpid,role,ports,ports_down,"
                                "packets_received,", 66));
     assert_non_null(strstr(text, ",label,fault_id,fault_target,fault_phase,since_onset_s,"
-                                 "on_target\r\n"));
+                                 "on_target,fault_effect\r\n"));
     free(text);
     snprintf(path, sizeof path, "%s/manifest.json", tmpdir);
     text = sr_read_file(path, NULL);
@@ -286,6 +317,7 @@ main(void)
         cmocka_unit_test(test_col_labels_prefer_the_latest_onset),
         cmocka_unit_test(test_col_csv_quotes_what_needs_it),
         cmocka_unit_test(test_col_files_have_headers_and_a_manifest),
+        cmocka_unit_test(test_col_effect_follows_the_looks),
         cmocka_unit_test(test_col_ryu_shapes),
         cmocka_unit_test(test_col_ryu_batch_sweep_marks_missing_switches),
     };
