@@ -71,7 +71,7 @@ struct flt_run {
     size_t ntouched;
     double snap_t;            /* when the snapshots were read (sr_now) */
     bool verified;            /* seen in effect once: from then on a flow the
-                                 controller put back means the fault is gone */
+                                 controller put back counts as healed */
     /* Flow faults on local switches: the lines 'ovs-ofctl dump-flows'
      * showed before, of the flows the fault changes ("sw\tline"). */
     char **orig;
@@ -622,7 +622,7 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
             }
             if (rewritten && !present && !r->verified && reinstalled(r, f, &st)) {
                 /* Changed, and already put back by the controller: the
-                 * fault took effect (the next look will see it healed). */
+                 * fault took effect (the next look counts it as healed). */
                 back++;
             } else if (rewritten && present && (!strcmp(name, "flow_idle_timeout") ||
                                                 !strcmp(name, "flow_hard_timeout"))) {

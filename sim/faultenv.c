@@ -36,6 +36,18 @@ controller(void *ctx, bool up, struct sr_error *err)
     return sim_runtime_controller(((struct sim_faultenv *) ctx)->rt, up, err);
 }
 
+/* Whether 'text' is exactly a hexadecimal number equal to 'want'. */
+static bool
+hex_is(const char *text, unsigned long want)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(text, &end, 16);
+    return end != text && *end == '\0' && errno == 0 && v == want;
+}
+
 /* How many OpenFlow connections the switches hold to the controller: TCP
  * connections in the kernel's table (/proc/net/tcp and tcp6, where Open
  * vSwitch's userspace datapath and the controller both live) that are
@@ -60,15 +72,21 @@ connected(void *ctx, size_t *n, struct sr_error *err)
             }
             continue;
         }
-        /* "  sl  local_address rem_address   st ...": addresses as HEX:PORT. */
+        /* "  sl  local_address rem_address   st ...": addresses as HEX:PORT,
+         * the state in hex (01: established).  The heading line has no
+         * hex port and is passed over. */
         while (fgets(line, sizeof line, f)) {
-            char rem[64];
-            unsigned state;
-            const char *colon;
+            char *save = NULL, *field[4];
+            size_t k = 0;
 
-            if (sscanf(line, "%*s %*s %63s %x", rem, &state) == 2 && state == 0x01 &&
-                (colon = strrchr(rem, ':')) && strtoul(colon + 1, NULL, 16) == of_port) {
-                (*n)++;
+            for (char *w = strtok_r(line, " \t\n", &save); w && k < 4;
+                 w = strtok_r(NULL, " \t\n", &save)) {
+                field[k++] = w;
+            }
+            if (k == 4 && hex_is(field[3], 0x01)) {
+                const char *colon = strrchr(field[2], ':');
+
+                *n += colon && hex_is(colon + 1, of_port);
             }
         }
         fclose(f);

@@ -68,6 +68,16 @@ struct exec {
 #define WATCH_EVERY_S 10.0
 #define WATCH_SETTLE_S 15.0
 
+/* Writes 'o' (consumed) as a line of faults.jsonl, at once. */
+static void
+log_line(struct exec *x, json_t *o)
+{
+    json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    fputc('\n', x->log);
+    fflush(x->log);
+    json_decref(o);
+}
+
 /* One line of faults.jsonl: every event carries type, id, target, times. */
 static void
 event(struct exec *x, const struct ep *p, const char *kind, double took_ms, const char *seen)
@@ -91,10 +101,7 @@ event(struct exec *x, const struct ep *p, const char *kind, double took_ms, cons
     if (seen) {
         json_object_set_new(o, strcmp(kind, "failed") ? "seen" : "reason", json_string(seen));
     }
-    json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    fputc('\n', x->log);
-    fflush(x->log);
-    json_decref(o);
+    log_line(x, o);
 }
 
 /* A line of faults.jsonl for what happened that no fault of the plan
@@ -103,15 +110,10 @@ static void
 unplanned(struct exec *x, const char *kind, const char *what, const char *seen)
 {
     char iso[40];
-    json_t *o;
 
     sr_iso_time(sr_wall(), iso, sizeof iso);
-    o = json_pack("{s:s, s:s, s:f, s:s, s:s}", "event", kind, "what", what, "t_s",
-                  round(col_now_s(x->col) * 1000) / 1000, "time", iso, "seen", seen);
-    json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    fputc('\n', x->log);
-    fflush(x->log);
-    json_decref(o);
+    log_line(x, json_pack("{s:s, s:s, s:f, s:s, s:s}", "event", kind, "what", what, "t_s",
+                          round(col_now_s(x->col) * 1000) / 1000, "time", iso, "seen", seen));
 }
 
 /* Asks the controller for its links when it is time (see WATCH_EVERY_S);
