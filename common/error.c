@@ -73,6 +73,10 @@ sr_code_name(int code)
     case SR_ELIB: return "library error";
     case SR_ETIMEDOUT: return "timed out";
     case SR_ERANGE: return "out of range";
+    case SR_EINTR: return "interrupted";
+    case SR_EPERM: return "not permitted";
+    case SR_EBUSY: return "busy";
+    case SR_ENOSPC: return "disk full";
     default: return "unknown error";
     }
 }

@@ -18,6 +18,10 @@ enum sr_code {
     SR_ELIB = 5,      /* an outside library reported an error */
     SR_ETIMEDOUT = 6, /* something did not happen in time */
     SR_ERANGE = 7,    /* a number out of its range */
+    SR_EINTR = 8,     /* a signal (Ctrl-C, SIGTERM) stopped it */
+    SR_EPERM = 9,     /* not allowed: needs root, or unsafe ownership/modes */
+    SR_EBUSY = 10,    /* something else holds it (another run owns the network) */
+    SR_ENOSPC = 11,   /* the disk is full */
 };
 
 struct sr_error {

@@ -13,6 +13,8 @@
 
 #include "util.h"
 
+extern char **environ;
+
 /* The signal handler's only state: the pipe it writes to and the last
  * signal.  Signal handlers cannot take arguments, so these are globals. */
 static int signal_pipe[2] = { -1, -1 };
@@ -51,6 +53,9 @@ sr_signals_install(struct sr_error *err)
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    /* Restarted: a write interrupted by Ctrl-C must not look like a
+     * failure (the signal is seen through the pipe instead). */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         sigaction(sigs[i], &sa, NULL);
@@ -97,6 +102,57 @@ open_spec(struct sr_fd_spec spec, int flags)
     return open("/dev/null", (flags & O_WRONLY ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
 }
 
+/* Variables no child may inherit: secrets simrun reads itself. */
+static const char *const secret_vars[] = { "SIMRUN_CONTROLLER_PASSWORD", "SIMRUN_SSH_PASSWORD",
+                                            NULL };
+
+static bool
+is_secret_var(const char *kv)
+{
+    for (size_t i = 0; secret_vars[i]; i++) {
+        size_t n = strlen(secret_vars[i]);
+
+        if (!strncmp(kv, secret_vars[i], n) && kv[n] == '=') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The child's environment, built before fork (nothing but async-signal-
+ * safe calls may follow a fork): ours without the secrets, with 'extra'
+ * ("K=V") replacing variables of the same name. */
+static char **
+child_env(const char *const *extra)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    for (char **e = environ; *e; e++) {
+        n++;
+    }
+    for (size_t i = 0; extra && extra[i]; i++) {
+        n++;
+    }
+    env = xcalloc(n + 1, sizeof *env);
+    for (char **e = environ; *e; e++) {
+        bool replaced = false;
+        size_t name = strcspn(*e, "=");
+
+        for (size_t i = 0; extra && extra[i] && !replaced; i++) {
+            replaced = !strncmp(*e, extra[i], name) && extra[i][name] == '=';
+        }
+        if (!replaced && !is_secret_var(*e)) {
+            env[k++] = *e;
+        }
+    }
+    for (size_t i = 0; extra && extra[i]; i++) {
+        env[k++] = (char *) extra[i];
+    }
+    env[k] = NULL;
+    return env;
+}
+
 int
 sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
          struct sr_fd_spec out, struct sr_fd_spec errs, struct sr_proc *p,
@@ -106,8 +162,15 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
     int fds[3] = { -1, -1, -1 };
     int report[2] = { -1, -1 };
     int child_errno = 0;
+    struct sr_error local = { 0 };
+    char **envp = NULL;
     pid_t pid;
 
+    /* Callers tearing down pass no error: the message is then dropped, the
+     * code still returned. */
+    if (!err) {
+        err = &local;
+    }
     if (pipe2(report, O_CLOEXEC) < 0 ||
         (in.mode == SR_FD_PIPE && pipe2(inpipe, O_CLOEXEC) < 0) ||
         (out.mode == SR_FD_PIPE && pipe2(outpipe, O_CLOEXEC) < 0)) {
@@ -128,6 +191,7 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
             goto fail;
         }
     }
+    envp = child_env(env);
     pid = fork();
     if (pid < 0) {
         sr_error_set(err, SR_EIO, "cannot start '%s': %s", argv[0], strerror(errno));
@@ -153,14 +217,13 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
             }
             fcntl(i, F_SETFD, 0);
         }
-        for (size_t i = 0; env && env[i]; i++) {
-            putenv((char *) env[i]);
-        }
-        execv(argv[0], (char *const *) argv);
+        execve(argv[0], (char *const *) argv, envp);
         child_errno = errno;
         (void) !write(report[1], &child_errno, sizeof child_errno);
         _exit(127);
     }
+    free(envp);
+    envp = NULL;
     setpgid(pid, pid); /* also from here, so it holds before we signal it */
     close(report[1]);
     report[1] = -1;
@@ -182,6 +245,7 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
     return 0;
 
 fail:
+    free(envp);
     for (int i = 0; i < 2; i++) {
         if (report[i] >= 0) {
             close(report[i]);
@@ -198,6 +262,8 @@ fail:
             close(fds[i]);
         }
     }
+    p->pid = -1;
+    p->in_fd = p->out_fd = -1;
     return -err->code;
 }
 
@@ -294,6 +360,37 @@ sr_pid_alive(pid_t pid)
         state = close_paren[2];
     }
     return state != 'Z' && state != 'X';
+}
+
+unsigned long long
+sr_proc_start_time(pid_t pid)
+{
+    char path[64], line[1024];
+    char *p, *save = NULL, *tok, *end;
+    unsigned long long v = 0;
+    FILE *f;
+    int field = 2;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    f = fopen(path, "r");
+    if (!f) {
+        return 0;
+    }
+    p = fgets(line, sizeof line, f);
+    fclose(f);
+    /* "pid (comm) state ...": comm may hold spaces and parentheses, so
+     * fields are counted from the last ')' (field 2). */
+    if (!p || !(p = strrchr(line, ')'))) {
+        return 0;
+    }
+    for (tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        if (++field == 22) {
+            errno = 0;
+            v = strtoull(tok, &end, 10);
+            return errno || *end ? 0 : v;
+        }
+    }
+    return 0;
 }
 
 int

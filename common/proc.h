@@ -51,6 +51,10 @@ void sr_proc_describe(int status, char *buf, size_t size);
 
 /* Whether process 'pid' exists (and is not a zombie of ours). */
 bool sr_pid_alive(pid_t pid);
+/* When 'pid' started, in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or 0 when it cannot be read: with the PID it names one
+ * process for good, where a PID alone may be reused. */
+unsigned long long sr_proc_start_time(pid_t pid);
 
 /* Installs handlers for SIGINT, SIGTERM and SIGHUP and ignores SIGPIPE. */
 int sr_signals_install(struct sr_error *err);

@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
 
 static void
 out_of_memory(void)
@@ -154,6 +159,15 @@ sr_parse_double(const char *s, double *out)
     return true;
 }
 
+int
+sr_hex_value(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 size_t
 sr_edit_distance(const char *a, const char *b)
 {
@@ -244,13 +258,253 @@ sr_iso_time(double epoch, char *buf, size_t size)
     snprintf(buf, size, "%.24s.%03dZ", base, (int) ((epoch - (double) s) * 1000.0) % 1000);
 }
 
+/* ---- reading what a user names ---- */
+
 char *
-sr_read_first_line(const char *path)
+sr_read_regular(const char *path, size_t max, unsigned flags, size_t *len, struct sr_error *err)
 {
-    char *text = sr_read_file(path, NULL);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    char *buf = NULL;
+    size_t n = 0;
+
+    if (fd < 0) {
+        sr_error_set(err, errno == ENOENT ? SR_ENOTFOUND : errno == EACCES ? SR_EPERM : SR_EIO,
+                     "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0) {
+        sr_error_set(err, SR_EIO, "cannot read '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        sr_error_set(err, SR_EINVAL, "'%s' is not a regular file (a %s)", path,
+                     S_ISDIR(st.st_mode)    ? "directory"
+                     : S_ISFIFO(st.st_mode) ? "FIFO"
+                     : S_ISCHR(st.st_mode)  ? "character device"
+                     : S_ISBLK(st.st_mode)  ? "block device"
+                     : S_ISSOCK(st.st_mode) ? "socket"
+                                            : "special file");
+        goto fail;
+    }
+    if ((flags & SR_READ_PRIVATE) && (st.st_uid != geteuid() || (st.st_mode & 077))) {
+        sr_error_set(err, SR_EPERM,
+                     "'%s' holds a secret but %s (mode %04o, owner uid %u): make it yours "
+                     "and private (chmod 600 '%s')",
+                     path, st.st_uid != geteuid() ? "belongs to another user" : "others can access it",
+                     (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid, path);
+        goto fail;
+    }
+    if ((uint64_t) st.st_size > max) {
+        sr_error_set(err, SR_ERANGE, "'%s' is %lld bytes, over the limit of %zu", path,
+                     (long long) st.st_size, max);
+        goto fail;
+    }
+    buf = xmalloc(max + 2);
+    for (;;) {
+        ssize_t got = read(fd, buf + n, max + 1 - n);
+
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            sr_error_set(err, SR_EIO, "cannot read '%s': %s", path, strerror(errno));
+            goto fail;
+        }
+        if (got == 0) {
+            break;
+        }
+        n += (size_t) got;
+        if (n > max) {
+            /* It grew while we read it. */
+            sr_error_set(err, SR_ERANGE, "'%s' is over the limit of %zu bytes", path, max);
+            goto fail;
+        }
+    }
+    close(fd);
+    buf[n] = '\0';
+    if (len) {
+        *len = n;
+    }
+    return buf;
+
+fail:
+    if (buf) {
+        explicit_bzero(buf, max + 2);
+        free(buf);
+    }
+    close(fd);
+    return NULL;
+}
+
+char *
+sr_read_secret_line(const char *path, struct sr_error *err)
+{
+    char *text = sr_read_regular(path, 4096, SR_READ_PRIVATE, NULL, err);
 
     if (text) {
         text[strcspn(text, "\r\n")] = '\0';
     }
     return text;
+}
+
+void
+sr_free_secret(char *p)
+{
+    if (p) {
+        explicit_bzero(p, strlen(p));
+        free(p);
+    }
+}
+
+/* ---- URLs ---- */
+
+/* Where the authority of 'url' starts and how long its userinfo is
+ * (including the '@'), 0 when there is none. */
+static size_t
+userinfo_span(const char *url, const char **authority)
+{
+    const char *p = strstr(url, "://"), *at;
+    size_t end;
+
+    p = p ? p + 3 : url;
+    *authority = p;
+    end = strcspn(p, "/?#");
+    at = memchr(p, '@', end);
+    /* The last '@' of the authority ends the userinfo. */
+    while (at && memchr(at + 1, '@', end - (size_t) (at + 1 - p))) {
+        at = memchr(at + 1, '@', end - (size_t) (at + 1 - p));
+    }
+    return at ? (size_t) (at + 1 - p) : 0;
+}
+
+void
+sr_url_redact(struct sr_buf *b, const char *url)
+{
+    const char *auth;
+    size_t n = userinfo_span(url, &auth);
+
+    sr_buf_append(b, url, (size_t) (auth - url));
+    sr_buf_puts(b, auth + n);
+}
+
+static char *
+percent_decode(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1), *o = out;
+
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+
+        if (s[i] == '%' && i + 2 < n && (hi = sr_hex_value(s[i + 1])) >= 0 &&
+            (lo = sr_hex_value(s[i + 2])) >= 0) {
+            *o++ = (char) (hi * 16 + lo);
+            i += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *
+sr_url_split_userinfo(const char *url, char **user, char **password)
+{
+    const char *auth;
+    size_t n = userinfo_span(url, &auth);
+    struct sr_buf b = SR_BUF_INIT;
+
+    *user = *password = NULL;
+    if (n) {
+        const char *colon = memchr(auth, ':', n - 1);
+
+        if (colon) {
+            *user = percent_decode(auth, (size_t) (colon - auth));
+            *password = percent_decode(colon + 1, (size_t) (auth + n - 1 - colon - 1));
+        } else {
+            *user = percent_decode(auth, n - 1);
+        }
+    }
+    sr_url_redact(&b, url);
+    return sr_buf_steal(&b);
+}
+
+bool
+sr_url_is_plain_remote(const char *url)
+{
+    const char *auth;
+    char host[256];
+    size_t n, len;
+
+    if (strncmp(url, "http://", 7)) {
+        return false;
+    }
+    n = userinfo_span(url, &auth);
+    auth += n;
+    len = *auth == '[' ? strcspn(auth, "]") + 1 : strcspn(auth, ":/?#");
+    if (len >= sizeof host) {
+        return true;
+    }
+    memcpy(host, auth, len);
+    host[len] = '\0';
+    return strcmp(host, "localhost") && strncmp(host, "127.", 4) && strcmp(host, "[::1]");
+}
+
+/* ---- escaping ---- */
+
+void
+sr_py_quote(struct sr_buf *b, const char *s)
+{
+    sr_buf_putc(b, '\'');
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if (*p == '\\' || *p == '\'') {
+            sr_buf_putc(b, '\\');
+            sr_buf_putc(b, (char) *p);
+        } else if (*p >= 0x20 && *p < 0x7f) {
+            sr_buf_putc(b, (char) *p);
+        } else {
+            /* Bytes as Latin-1 code points: the literal is pure ASCII. */
+            sr_buf_printf(b, "\\x%02x", *p);
+        }
+    }
+    sr_buf_putc(b, '\'');
+}
+
+void
+sr_dot_quote(struct sr_buf *b, const char *s)
+{
+    sr_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            sr_buf_putc(b, '\\');
+            sr_buf_putc(b, (char) *p);
+        } else if (*p >= 0x20 && *p != 0x7f) {
+            sr_buf_putc(b, (char) *p);
+        }
+    }
+    sr_buf_putc(b, '"');
+}
+
+void
+sr_sh_quote(struct sr_buf *b, const char *s)
+{
+    sr_buf_putc(b, '\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') {
+            sr_buf_puts(b, "'\\''");
+        } else {
+            sr_buf_putc(b, *p);
+        }
+    }
+    sr_buf_putc(b, '\'');
+}
+
+void
+sr_term_clean(struct sr_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        sr_buf_putc(b, *p < 0x20 || *p == 0x7f ? '?' : (char) *p);
+    }
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define SR_ARRAY_SIZE(a) (sizeof (a) / sizeof (a)[0])
 
 void *xmalloc(size_t size);
@@ -29,16 +31,70 @@ bool sr_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Parses all of 's' as a finite double. */
 bool sr_parse_double(const char *s, double *out);
 
+/* The value of hex digit 'c', or -1. */
+int sr_hex_value(char c);
+
 /* Levenshtein distance between 'a' and 'b' (for "did you mean"). */
 size_t sr_edit_distance(const char *a, const char *b);
 
 /* Reads the whole file at 'path' into a malloc'd NUL-terminated buffer.
- * Returns NULL with errno set on failure. */
+ * Returns NULL with errno set on failure.  For files simrun wrote itself;
+ * anything a user names goes through sr_read_regular(). */
 char *sr_read_file(const char *path, size_t *len);
 
-/* The first line of a file (a password file), without its newline;
- * malloc'd, or NULL with errno set. */
-char *sr_read_first_line(const char *path);
+struct sr_error;
+
+/* How sr_read_regular() treats the file. */
+enum {
+    SR_READ_PRIVATE = 1, /* a secret: owned by us, no access for group or others
+                            (as ssh refuses a key others can read) */
+};
+
+/* Reads the regular file at 'path' whole, refusing anything else (a FIFO,
+ * a device such as /dev/zero, a directory) and any file over 'max' bytes,
+ * without blocking on either.  Returns a malloc'd NUL-terminated buffer
+ * ('*len' its size, may be NULL) or NULL with 'err' naming the file and
+ * the limit. */
+char *sr_read_regular(const char *path, size_t max, unsigned flags, size_t *len,
+                      struct sr_error *err);
+
+/* The first line of a private file (a password file): sr_read_regular()
+ * with SR_READ_PRIVATE and a 4 KiB limit, without the newline. */
+char *sr_read_secret_line(const char *path, struct sr_error *err);
+
+/* Overwrites 'n' bytes at 'p' in a way the compiler keeps, then frees it
+ * (secrets: passwords).  Accepts NULL. */
+void sr_free_secret(char *p);
+
+/* ---- URLs ---- */
+
+/* Appends 'url' without its "user:password@" part, if any: the form of a
+ * URL that may be stored or printed. */
+void sr_url_redact(struct sr_buf *b, const char *url);
+/* Splits the credentials out of 'url': returns the URL without them
+ * (malloc'd) and sets '*user' and '*password' (malloc'd, percent-decoded;
+ * NULL when absent).  The password is a secret: free it with
+ * sr_free_secret(). */
+char *sr_url_split_userinfo(const char *url, char **user, char **password);
+/* Whether 'url' is http:// (not https://) to a host other than this
+ * machine (localhost, 127.0.0.0/8, ::1). */
+bool sr_url_is_plain_remote(const char *url);
+
+/* ---- escaping: one function per language simrun writes ---- */
+
+/* 's' as a Python string literal (with its quotes): printable ASCII as
+ * itself except backslash and quote, everything else as \xNN or \uNNNN
+ * escapes, so no byte of 's' can end the literal or the line. */
+void sr_py_quote(struct sr_buf *b, const char *s);
+/* 's' as a Graphviz DOT quoted ID (with its quotes), or an HTML-like label
+ * never: quotes and backslashes escaped, control characters dropped. */
+void sr_dot_quote(struct sr_buf *b, const char *s);
+/* 's' as one POSIX shell word in single quotes ('\'' for a quote). */
+void sr_sh_quote(struct sr_buf *b, const char *s);
+/* 's' for a terminal: control characters (escape sequences, CR, DEL) and
+ * invalid bytes shown as '?' so text from a file cannot drive the
+ * terminal. */
+void sr_term_clean(struct sr_buf *b, const char *s);
 
 /* Seconds since the epoch (the wall clock, for records' times). */
 double sr_wall(void);

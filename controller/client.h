@@ -82,7 +82,8 @@ struct ctl_flow {
     uint64_t cookie;
     uint32_t idle_timeout, hard_timeout;  /* seconds */
     uint64_t packets, bytes;
-    uint64_t duration_sec;
+    uint64_t duration_sec;    /* the flow's age (OpenDaylight's duration) */
+    uint64_t duration_nsec;   /* and its fraction, 0 when not reported */
     char *match;              /* the controller's match, canonical JSON */
     char *actions;            /* "OUTPUT:2,OUTPUT:CONTROLLER"; "" is drop */
     char *id;                 /* OpenDaylight's flow id, NULL for Ryu */

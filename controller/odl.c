@@ -242,7 +242,12 @@ parse_table(json_t *t, unsigned want, struct ctl_stats *s)
         u64_at(fs, "packet-count", &fl.packets);
         u64_at(fs, "byte-count", &fl.bytes);
         u64_at(fs, "duration.second", &fl.duration_sec);
-        fl.match = json_dumps(match ? match : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+        u64_at(fs, "duration.nanosecond", &fl.duration_nsec);
+        /* A flow without a match matches everything: "{}". */
+        fl.match = match ? json_dumps(match, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (!fl.match) {
+            fl.match = xstrdup("{}");
+        }
         fl.actions = actions_text(member(f, "instructions"));
         fl.id = fid ? xstrdup(fid) : NULL;
         s->flows = xrealloc(s->flows, (s->nflows + 1) * sizeof *s->flows);

@@ -325,6 +325,12 @@ ryu_flows(json_t *arr, struct ctl_stats *s, struct sr_error *err)
         f->packets = u64_member(v, "packet_count", &ok);
         f->bytes = u64_member(v, "byte_count", &ok);
         f->duration_sec = u64_member(v, "duration_sec", &ok);
+        {
+            bool have_nsec = true; /* Ryu sends it; older answers may not */
+
+            f->duration_nsec = u64_member(v, "duration_nsec", &have_nsec);
+            f->duration_nsec = have_nsec && f->duration_nsec < 1000000000u ? f->duration_nsec : 0;
+        }
         if (!ok || !json_is_object(json_object_get(v, "match")) ||
             !json_is_array(json_object_get(v, "actions"))) {
             rc = sr_error_set(err, SR_EINVAL, "/stats/flow: entry %zu is incomplete", i);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "collector.h"
 #include "dataset.h"
 #include "log.h"

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "faultenv.h"
 #include "log.h"
 #include "plan.h"

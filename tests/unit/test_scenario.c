@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "plan.h"
+#include "cli.h"
 #include "scenario.h"
 #include "util.h"
 

@@ -177,16 +177,13 @@ static char *
 render(const struct topology *t, int format)
 {
     struct sr_error err = { 0 };
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&buf, &size);
-    int rc = format == 0   ? topo_write_json(t, "x", f, &err)
-             : format == 1 ? topo_write_dot(t, "x", f, &err)
-                           : mn_write_script(t, "x", f, &err);
+    struct sr_buf b = SR_BUF_INIT;
+    int rc = format == 0   ? topo_write_json(t, "x", &b, &err)
+             : format == 1 ? topo_write_dot(t, "x", &b, &err)
+                           : mn_write_script(t, "x", &b, &err);
 
     assert_int_equal(rc, 0);
-    fclose(f);
-    return buf;
+    return sr_buf_steal(&b);
 }
 
 static void

@@ -933,7 +933,11 @@ is_bare_name_char(char ch)
 static bool
 is_valid_name(const char *s)
 {
-    if (!*s || strlen(s) > 64) {
+    /* It starts with a letter or digit: a name that begins with '-' would
+     * read as an option where it is passed as an argument, one of dots as
+     * a folder. */
+    if (!*s || strlen(s) > 64 || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                                   (*s >= '0' && *s <= '9'))) {
         return false;
     }
     for (; *s; s++) {
@@ -975,8 +979,8 @@ scenario_parse(const char *path, const char *text, size_t len,
     v = get_str(&c, root, "name", "the top level", &s->name);
     if (v && !is_valid_name(s->name)) {
         scn_diag_add(diags, v->line, v->col,
-                     "'name' must be 1 to 64 letters, digits, '_', '-' or '.' "
-                     "(it names the run directory)");
+                     "'name' must be 1 to 64 letters, digits, '_', '-' or '.', starting "
+                     "with a letter or digit (it names the run directory)");
     }
     get_str(&c, root, "description", "the top level", &s->description);
     get_int(&c, root, "seed", "the top level", 0, INT64_MAX, &seed);
@@ -1025,7 +1029,21 @@ scenario_parse(const char *path, const char *text, size_t len,
         }
     }
     if (!s->name) {
+        /* A name taken from the file name is checked like one written in
+         * the file: it names the run directory and reaches the generated
+         * script and drawing. */
         s->name = name_from_path(path);
+        if (!is_valid_name(s->name)) {
+            struct sr_buf shown = SR_BUF_INIT;
+
+            sr_term_clean(&shown, s->name);
+            scn_diag_add(diags, 0, 0,
+                         "the file name '%s' cannot name the run: it must be 1 to 64 "
+                         "letters, digits, '_', '-' or '.', starting with a letter or digit; "
+                         "rename the file or set 'name' in it",
+                         sr_buf_cstr(&shown));
+            sr_buf_release(&shown);
+        }
     }
     toml_free(root);
     if (diags->n > before) {
@@ -1038,23 +1056,6 @@ fail:
                  diags->n - before, diags->n - before == 1 ? "" : "s");
     scenario_free(s);
     return NULL;
-}
-
-struct scenario *
-scenario_load(const char *path, struct scn_diags *diags, struct sr_error *err)
-{
-    size_t len = 0;
-    char *text = sr_read_file(path, &len);
-    struct scenario *s;
-
-    if (!text) {
-        sr_error_set(err, errno == ENOENT ? SR_ENOTFOUND : SR_EIO,
-                     "cannot read '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    s = scenario_parse(path, text, len, diags, err);
-    free(text);
-    return s;
 }
 
 void

@@ -1,12 +1,13 @@
 /* topology.json and topology.dot writers. */
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "topology.h"
 #include "util.h"
 
 int
-topo_write_json(const struct topology *t, const char *name, FILE *out,
+topo_write_json(const struct topology *t, const char *name, struct sr_buf *out,
                 struct sr_error *err)
 {
     json_t *root = json_object(), *sws = json_array(), *hosts = json_array();
@@ -58,9 +59,16 @@ topo_write_json(const struct topology *t, const char *name, FILE *out,
     json_object_set_new(root, "hosts", hosts);
     json_object_set_new(root, "links", links);
     json_object_set_new(root, "datacenters", dcs);
-    if (json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER) < 0 ||
-        fputc('\n', out) == EOF) {
-        rc = sr_error_set(err, SR_EIO, "cannot write topology JSON");
+    {
+        char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+
+        if (!text) {
+            rc = sr_error_set(err, SR_ENOMEM, "cannot encode the topology as JSON");
+        } else {
+            sr_buf_puts(out, text);
+            sr_buf_putc(out, '\n');
+            free(text);
+        }
     }
     json_decref(root);
     return rc;
@@ -96,70 +104,91 @@ dot_edge_style(enum topo_link_kind k)
     return "";
 }
 
+/* A node or graph name as a DOT quoted ID. */
+static void
+q(struct sr_buf *out, const char *s)
+{
+    sr_dot_quote(out, s);
+}
+
 int
-topo_write_dot(const struct topology *t, const char *name, FILE *out,
+topo_write_dot(const struct topology *t, const char *name, struct sr_buf *out,
                struct sr_error *err)
 {
     char ip[32];
     int net = -1;
+    struct sr_buf label = SR_BUF_INIT;
 
-    fprintf(out, "// simrun topology '%s', seed %llu; render with: dot -Tsvg\n", name,
-            (unsigned long long) t->params.seed);
-    fprintf(out, "graph \"%s\" {\n  graph [overlap=false, fontname=Helvetica, "
-                 "label=\"%s (seed %llu)\"];\n  node [fontname=Helvetica];\n",
-            name, name, (unsigned long long) t->params.seed);
-    fprintf(out, "  subgraph cluster_core {\n    label=\"core\"; color=\"#3182bd\";\n");
+    (void) err;
+    /* The name comes from the scenario: quoted like every other ID, and
+     * never in the comment line (a newline would end it). */
+    sr_buf_printf(out, "// simrun topology, seed %llu; render with: dot -Tsvg\ngraph ",
+                  (unsigned long long) t->params.seed);
+    q(out, name);
+    sr_buf_printf(&label, "%s (seed %llu)", name, (unsigned long long) t->params.seed);
+    sr_buf_puts(out, " {\n  graph [overlap=false, fontname=Helvetica, label=");
+    q(out, sr_buf_cstr(&label));
+    sr_buf_release(&label);
+    sr_buf_puts(out, "];\n  node [fontname=Helvetica];\n");
+    sr_buf_puts(out, "  subgraph cluster_core {\n    label=\"core\"; color=\"#3182bd\";\n");
     for (size_t i = 0; i < t->ncore; i++) {
-        fprintf(out, "    \"%s\" [%s];\n", t->sw[i].name, dot_node_style(t->sw[i].role));
+        sr_buf_puts(out, "    ");
+        q(out, t->sw[i].name);
+        sr_buf_printf(out, " [%s];\n", dot_node_style(t->sw[i].role));
     }
     for (size_t i = 0; i < t->nhost; i++) {
         const struct topo_host *h = &t->host[i];
 
         if (h->role == TOPO_ROLE_SERVER) {
             topo_format_ip(h->ip, ip, sizeof ip);
-            fprintf(out, "    \"%s\" [%s, tooltip=\"%s\"];\n", h->name,
-                    dot_node_style(h->role), ip);
+            sr_buf_puts(out, "    ");
+            q(out, h->name);
+            sr_buf_printf(out, " [%s, tooltip=\"%s\"];\n", dot_node_style(h->role), ip);
         }
     }
-    fprintf(out, "  }\n");
+    sr_buf_puts(out, "  }\n");
     for (size_t i = t->ncore; i < t->nsw; i++) {
         const struct topo_switch *s = &t->sw[i];
 
         if (s->net != net) {
             if (net >= 0) {
-                fprintf(out, "  }\n");
+                sr_buf_puts(out, "  }\n");
             }
             net = s->net;
-            fprintf(out, "  subgraph cluster_a%d {\n    label=\"access network %d\"; "
-                         "color=\"#fd8d3c\";\n",
-                    net, net);
+            sr_buf_printf(out, "  subgraph cluster_a%d {\n    label=\"access network %d\"; "
+                               "color=\"#fd8d3c\";\n",
+                          net, net);
             for (size_t h = 0; h < t->nhost; h++) {
                 if (t->host[h].role == TOPO_ROLE_USER && t->host[h].net == net) {
                     topo_format_ip(t->host[h].ip, ip, sizeof ip);
-                    fprintf(out, "    \"%s\" [%s, tooltip=\"%s\"];\n", t->host[h].name,
-                            dot_node_style(TOPO_ROLE_USER), ip);
+                    sr_buf_puts(out, "    ");
+                    q(out, t->host[h].name);
+                    sr_buf_printf(out, " [%s, tooltip=\"%s\"];\n",
+                                  dot_node_style(TOPO_ROLE_USER), ip);
                 }
             }
         }
-        fprintf(out, "    \"%s\" [%s];\n", s->name, dot_node_style(s->role));
+        sr_buf_puts(out, "    ");
+        q(out, s->name);
+        sr_buf_printf(out, " [%s];\n", dot_node_style(s->role));
     }
     if (net >= 0) {
-        fprintf(out, "  }\n");
+        sr_buf_puts(out, "  }\n");
     }
     for (size_t i = 0; i < t->nlink; i++) {
         const struct topo_link *l = &t->link[i];
 
-        fprintf(out, "  \"%s\" -- \"%s\" [%s", topo_node_name(t, l->a),
-                topo_node_name(t, l->b), dot_edge_style(l->kind));
+        sr_buf_puts(out, "  ");
+        q(out, topo_node_name(t, l->a));
+        sr_buf_puts(out, " -- ");
+        q(out, topo_node_name(t, l->b));
+        sr_buf_printf(out, " [%s", dot_edge_style(l->kind));
         if (l->kind != TOPO_LINK_HOST) {
-            fprintf(out, ", taillabel=\"%d\", headlabel=\"%d\", fontsize=8", l->a_port,
-                    l->b_port);
+            sr_buf_printf(out, ", taillabel=\"%d\", headlabel=\"%d\", fontsize=8", l->a_port,
+                          l->b_port);
         }
-        fprintf(out, "];\n");
+        sr_buf_puts(out, "];\n");
     }
-    fprintf(out, "}\n");
-    if (ferror(out)) {
-        return sr_error_set(err, SR_EIO, "cannot write topology DOT");
-    }
+    sr_buf_puts(out, "}\n");
     return 0;
 }

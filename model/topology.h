@@ -9,8 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-
+#include "buf.h"
 #include "error.h"
 
 enum topo_role {
@@ -104,10 +103,12 @@ int topo_busiest_core(const struct topology *t, struct sr_error *err);
  * t->ncore entries. */
 void topo_core_degrees(const struct topology *t, int *deg);
 
-/* Writers.  Each returns 0 or a negative code with 'err' filled. */
-int topo_write_json(const struct topology *t, const char *name, FILE *out,
+/* Writers, appending to 'out'.  Each returns 0 or a negative code with
+ * 'err' filled.  'name' (the scenario's) is escaped for the output's
+ * language. */
+int topo_write_json(const struct topology *t, const char *name, struct sr_buf *out,
                     struct sr_error *err);
-int topo_write_dot(const struct topology *t, const char *name, FILE *out,
+int topo_write_dot(const struct topology *t, const char *name, struct sr_buf *out,
                    struct sr_error *err);
 
 #endif

@@ -18,13 +18,25 @@ struct sim_run_opts {
 struct scenario;
 struct ctl_config;
 
+/* What an external controller's configuration owns: its URL without
+ * credentials, the user and the password (a secret, wiped on release). */
+struct sim_credentials {
+    char *url;
+    char *user;
+    char *password;
+};
+void sim_credentials_release(struct sim_credentials *c);
+
 /* The scenario's external controller ([controller] kind = "ryu" or "odl")
- * as a client configuration: returns 1 and fills 'cfg' (strings borrowed
- * from 'scn', the password read from 'password_file' or
- * $SIMRUN_CONTROLLER_PASSWORD into '*password', which the caller frees),
- * 0 for the embedded controller, or a negative code. */
+ * as a client configuration: returns 1 and fills 'cfg' (its strings owned
+ * by 'cred', which the caller releases), 0 for the embedded controller, or
+ * a negative code.  The password comes from 'password_file' (a private
+ * regular file, see sr_read_secret_line), the URL's userinfo, the scenario,
+ * or $SIMRUN_CONTROLLER_PASSWORD, which is then cleared.  Credentials over
+ * plain http:// to another machine are refused unless the command line
+ * said --insecure-credentials (SR_EPERM). */
 int sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
-                            char **password, struct sr_error *err);
+                            struct sim_credentials *cred, struct sr_error *err);
 
 /* What a run reports at its end. */
 struct sim_run_summary {

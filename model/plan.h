@@ -31,7 +31,4 @@ struct sim_plan *sim_plan_build(const struct scenario *scn, struct scn_diags *di
                                 struct sr_error *err);
 void sim_plan_free(struct sim_plan *p);
 
-/* Writes the readable plan: topology summary, traffic mix, fault timeline. */
-void sim_plan_print(const struct sim_plan *p, FILE *out);
-
 #endif

@@ -500,34 +500,75 @@ stop_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
     free(out);
 }
 
+void
+sim_credentials_release(struct sim_credentials *c)
+{
+    free(c->url);
+    free(c->user);
+    sr_free_secret(c->password);
+    memset(c, 0, sizeof *c);
+}
+
 int
-sim_external_controller(const struct scenario *scn, struct ctl_config *cfg, char **password,
-                        struct sr_error *err)
+sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
+                        struct sim_credentials *cred, struct sr_error *err)
 {
     const struct scn_controller *c = &scn->controller;
+    char *url_user = NULL, *url_password = NULL;
+    const char *env = getenv("SIMRUN_CONTROLLER_PASSWORD");
 
-    *password = NULL;
+    memset(cred, 0, sizeof *cred);
     if (c->kind == SCN_CTL_EMBEDDED) {
         return 0;
     }
     memset(cfg, 0, sizeof *cfg);
+    /* Credentials written into the URL are taken out of it: the URL is
+     * stored and printed, they must not be. */
+    cred->url = sr_url_split_userinfo(c->url, &url_user, &url_password);
+    cred->user = url_user ? url_user : c->user ? xstrdup(c->user) : NULL;
+    if (url_user && c->user) {
+        free(url_user);
+        cred->user = xstrdup(c->user);
+    }
+    if (c->password_file) {
+        cred->password = sr_read_secret_line(c->password_file, err);
+        if (!cred->password) {
+            sr_free_secret(url_password);
+            sr_error_prefix(err, "the controller's password file");
+            sim_credentials_release(cred);
+            return -err->code;
+        }
+        sr_free_secret(url_password);
+    } else if (url_password) {
+        cred->password = url_password;
+    } else if (c->password) {
+        cred->password = xstrdup(c->password);
+    } else if (env) {
+        cred->password = xstrdup(env);
+    }
+    /* Read once; no child of simrun inherits it (see sr_spawn). */
+    if (env) {
+        explicit_bzero((char *) env, strlen(env));
+        unsetenv("SIMRUN_CONTROLLER_PASSWORD");
+    }
+    if ((cred->user || cred->password) && sr_url_is_plain_remote(cred->url) &&
+        !c->insecure_auth) {
+        int rc = sr_error_set(err, SR_EPERM,
+                              "refusing to send the controller's credentials over plain "
+                              "http:// to '%s', which is not this machine: anyone on the way "
+                              "can read them.  Use https://, or say --insecure-credentials "
+                              "if you accept that",
+                              cred->url);
+
+        sim_credentials_release(cred);
+        return rc;
+    }
     cfg->kind = c->kind == SCN_CTL_ODL ? CTL_KIND_ODL : CTL_KIND_RYU;
-    cfg->url = c->url;
-    cfg->user = c->user;
+    cfg->url = cred->url;
+    cfg->user = cred->user;
+    cfg->password = cred->password;
     cfg->api = c->api == SCN_API_RESTCONF ? CTL_ODL_RESTCONF : CTL_ODL_RFC8040;
     cfg->timeout_ms = c->timeout_ms > 0 ? (long) c->timeout_ms : 2000;
-    if (c->password_file) {
-        *password = sr_read_first_line(c->password_file);
-        if (!*password) {
-            return sr_error_set(err, SR_ENOTFOUND, "cannot read the controller's password "
-                                "file '%s': %s", c->password_file, strerror(errno));
-        }
-    } else if (c->password) {
-        *password = xstrdup(c->password);
-    } else if (getenv("SIMRUN_CONTROLLER_PASSWORD")) {
-        *password = xstrdup(getenv("SIMRUN_CONTROLLER_PASSWORD"));
-    }
-    cfg->password = *password;
     return 1;
 }
 

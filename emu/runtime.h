@@ -85,6 +85,8 @@ const struct sim_plan *sim_runtime_plan(const struct sim_runtime *rt);
 double sim_runtime_ready_s(const struct sim_runtime *rt);
 const char *sim_runtime_dir(const struct sim_runtime *rt);
 const char *sim_runtime_rest_url(const struct sim_runtime *rt);
+/* The same URL without credentials: what may be stored or shown. */
+const char *sim_runtime_public_url(const struct sim_runtime *rt);
 /* "embedded", "ryu" or "odl". */
 const char *sim_runtime_controller_kind(const struct sim_runtime *rt);
 int sim_runtime_of_port(const struct sim_runtime *rt);

@@ -51,6 +51,10 @@ struct scn_controller {
     char *password_file;
     enum scn_odl_api api;
     int64_t timeout_ms;   /* per REST request */
+    /* Set from the command line only (--insecure-credentials), never from a
+     * scenario: send credentials over plain http:// to a host that is not
+     * this machine. */
+    bool insecure_auth;
 };
 
 struct scn_collector {
@@ -107,11 +111,11 @@ struct scn_diags {
     size_t n, cap;
 };
 
-/* Reads the scenario at 'path'.  Returns it (free with scenario_free()), or
- * NULL with every problem found in 'diags' (and 'err' summarising). */
-struct scenario *scenario_load(const char *path, struct scn_diags *diags,
-                               struct sr_error *err);
-/* Same, from text in memory; 'path' is only used in messages. */
+/* Reads a scenario from 'text' ('len' bytes); 'path' is only used in
+ * messages and recorded.  Returns it (free with scenario_free()), or NULL
+ * with every problem found in 'diags' (and 'err' summarising).  Reading
+ * the file is the command layer's job (cli/load.c): the model does no
+ * I/O. */
 struct scenario *scenario_parse(const char *path, const char *text, size_t len,
                                 struct scn_diags *diags, struct sr_error *err);
 void scenario_free(struct scenario *s);

@@ -52,11 +52,14 @@ matches_switch(const struct names *nm, uint64_t dpid, const char *want)
 
 static const char ctl_usage[] =
     "usage: simrun ctl [--controller ryu|odl] [--url URL] [--user U]\n"
-    "                  [--password-file F] [--api rfc8040|restconf] [--switch S]\n"
-    "                  [--json] switches|ports|flows|tables|links\n"
+    "                  [--password-file F] [--insecure-credentials]\n"
+    "                  [--api rfc8040|restconf] [--switch S] [--json]\n"
+    "                  switches|ports|flows|tables|links\n"
     "Without --url, asks the controller of the running 'simrun up'.\n"
-    "The password comes from --password-file, $SIMRUN_CONTROLLER_PASSWORD or\n"
-    "--password (which other users can read in ps).\n";
+    "The password comes from --password-file (a file only you can read),\n"
+    "$SIMRUN_CONTROLLER_PASSWORD, or the URL's user:password@; never from an\n"
+    "option, which other users could read in ps.  Credentials go over plain\n"
+    "http:// to another machine only with --insecure-credentials.\n";
 
 static void
 print_ports(const struct ctl_stats *s, const char *name)
@@ -127,16 +130,15 @@ stats_json(const struct ctl_stats *s, const char *name, unsigned want)
             const struct ctl_flow *f = &s->flows[i];
             json_t *match = json_loads(f->match, 0, NULL);
 
-            json_array_append_new(arr, json_pack("{s:i, s:i, s:o, s:i, s:i, s:I, s:I, s:o, s:s}",
-                                                 "table", (int) f->table_id, "priority",
-                                                 (int) f->priority, "cookie",
-                                                 json_sprintf("%" PRIu64, f->cookie),
-                                                 "idle-timeout", (int) f->idle_timeout,
-                                                 "hard-timeout", (int) f->hard_timeout,
-                                                 "packet-count", (json_int_t) f->packets,
-                                                 "byte-count", (json_int_t) f->bytes, "match",
-                                                 match ? match : json_null(), "actions",
-                                                 f->actions));
+            json_array_append_new(
+                arr, json_pack("{s:i, s:i, s:o, s:i, s:i, s:{s:I, s:I}, s:I, s:I, s:o, s:s}",
+                               "table", (int) f->table_id, "priority", (int) f->priority,
+                               "cookie", json_sprintf("%" PRIu64, f->cookie), "idle-timeout",
+                               (int) f->idle_timeout, "hard-timeout", (int) f->hard_timeout,
+                               "duration", "second", (json_int_t) f->duration_sec,
+                               "nanosecond", (json_int_t) f->duration_nsec, "packet-count",
+                               (json_int_t) f->packets, "byte-count", (json_int_t) f->bytes,
+                               "match", match ? match : json_null(), "actions", f->actions));
         }
         json_object_set_new(o, "flows", arr);
     }
@@ -150,8 +152,8 @@ sim_cmd_ctl(int argc, char **argv)
         { "controller", required_argument, NULL, 'c' },
         { "url", required_argument, NULL, 'u' },
         { "user", required_argument, NULL, 'U' },
-        { "password", required_argument, NULL, 'P' },
         { "password-file", required_argument, NULL, 'F' },
+        { "insecure-credentials", no_argument, NULL, 'I' },
         { "api", required_argument, NULL, 'a' },
         { "switch", required_argument, NULL, 's' },
         { "json", no_argument, NULL, 'j' },
@@ -163,14 +165,14 @@ sim_cmd_ctl(int argc, char **argv)
     struct sr_error err = { 0 };
     struct ctl_client *c = NULL;
     const char *what, *only = NULL;
-    char *password = NULL, *url = NULL;
-    bool as_json = false;
+    char *password = NULL, *url = NULL, *url_user = NULL, *url_password = NULL, *bare = NULL;
+    bool as_json = false, insecure = false;
     int opt, rc = 0;
     uint64_t *dpids = NULL;
     size_t n = 0;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:u:U:P:F:a:s:jh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:u:U:F:Ia:s:jh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             if (strcmp(optarg, "ryu") && strcmp(optarg, "odl")) {
@@ -182,12 +184,13 @@ sim_cmd_ctl(int argc, char **argv)
             break;
         case 'u': free(url); url = xstrdup(optarg); break;
         case 'U': cfg.user = optarg; break;
-        case 'P': free(password); password = xstrdup(optarg); break;
+        case 'I': insecure = true; break;
         case 'F':
-            free(password);
-            password = sr_read_first_line(optarg);
+            sr_free_secret(password);
+            password = sr_read_secret_line(optarg, &err);
             if (!password) {
-                fprintf(stderr, "simrun: cannot read '%s': %s\n", optarg, strerror(errno));
+                fprintf(stderr, "simrun: the password file: %s\n", err.msg);
+                free(url);
                 return 1;
             }
             break;
@@ -208,15 +211,16 @@ sim_cmd_ctl(int argc, char **argv)
         fprintf(stderr, "simrun: ctl needs one of switches, ports, flows, tables, links\n%s",
                 ctl_usage);
         free(url);
-        free(password);
+        sr_free_secret(password);
         return EXIT_USAGE;
     }
     what = argv[optind];
     if (!password && getenv("SIMRUN_CONTROLLER_PASSWORD")) {
         password = xstrdup(getenv("SIMRUN_CONTROLLER_PASSWORD"));
     }
+    unsetenv("SIMRUN_CONTROLLER_PASSWORD");
     if (!url) {
-        json_t *state = json_load_file(SIM_STATE_DIR "/state.json", 0, NULL);
+        json_t *state = json_load_file(SIM_STATE_DIR "/state.json", JSON_REJECT_DUPLICATES, NULL);
         const char *dir = json_string_value(json_object_get(state, "dir"));
 
         if (json_string_value(json_object_get(state, "rest_url"))) {
@@ -229,11 +233,27 @@ sim_cmd_ctl(int argc, char **argv)
         json_decref(state);
         if (!url) {
             fprintf(stderr, "simrun: no --url, and no 'simrun up' is running\n");
-            free(password);
+            sr_free_secret(password);
             return EXIT_USAGE;
         }
     }
-    cfg.url = url;
+    /* Credentials in the URL go into the request, never into messages. */
+    bare = sr_url_split_userinfo(url, &url_user, &url_password);
+    if (url_user && !cfg.user) {
+        cfg.user = url_user;
+    }
+    if (url_password && !password) {
+        password = url_password;
+        url_password = NULL;
+    }
+    if ((cfg.user || password) && sr_url_is_plain_remote(bare) && !insecure) {
+        fprintf(stderr, "simrun: refusing to send credentials over plain http:// to '%s', "
+                        "which is not this machine (use https://, or "
+                        "--insecure-credentials)\n", bare);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    cfg.url = bare;
     cfg.password = password;
     c = ctl_client_new(&cfg, &err);
     if (!c || ctl_client_switches(c, &dpids, &n, &err) < 0) {
@@ -339,9 +359,12 @@ sim_cmd_ctl(int argc, char **argv)
                 for (size_t k = 0; k < st[i].nflows; k++) {
                     const struct ctl_flow *f = &st[i].flows[k];
 
-                    printf("  table=%u priority=%u cookie=0x%" PRIx64 " packets=%" PRIu64
-                           " bytes=%" PRIu64 " idle=%u hard=%u match=%s actions=%s\n",
-                           f->table_id, f->priority, f->cookie, f->packets, f->bytes,
+                    /* The age as ovs-ofctl dump-flows shows it. */
+                    printf("  table=%u priority=%u cookie=0x%" PRIx64 " duration=%" PRIu64
+                           ".%03us packets=%" PRIu64 " bytes=%" PRIu64
+                           " idle=%u hard=%u match=%s actions=%s\n",
+                           f->table_id, f->priority, f->cookie, f->duration_sec,
+                           (unsigned) (f->duration_nsec / 1000000u), f->packets, f->bytes,
                            f->idle_timeout, f->hard_timeout, f->match,
                            f->actions[0] ? f->actions : "drop");
                 }
@@ -365,9 +388,9 @@ out:
     ctl_client_free(c);
     json_decref(nm.topo);
     free(url);
-    if (password) {
-        memset(password, 0, strlen(password));
-        free(password);
-    }
+    free(bare);
+    free(url_user);
+    sr_free_secret(url_password);
+    sr_free_secret(password);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "collector.h"
 #include "dataset.h"
+#include "files.h"
 #include "faults.h"
 #include "log.h"
 #include "mininet.h"
@@ -26,7 +27,7 @@
 #include "topology.h"
 #include "util.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE CLI_EXIT_USAGE
 
 struct command {
     const char *name;
@@ -92,101 +93,13 @@ usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* Loads the scenario at 'path' and builds its plan; prints every problem to
- * stderr.  'seed' >= 0 overrides the scenario's seed. */
-/* What the command line changes in a scenario. */
-struct overrides {
-    long long seed;           /* -1: the scenario's */
-    int64_t duration_ms;      /* -1: the scenario's */
-    const char *controller;   /* "embedded", "ryu", "odl", or NULL */
-    const char *url;          /* the controller's URL, or NULL */
-};
-
-static bool
-apply_overrides(struct scenario *scn, const struct overrides *ov, struct scn_diags *diags)
-{
-    struct scn_controller *c = &scn->controller;
-
-    if (ov->seed >= 0) {
-        scn->seed = (uint64_t) ov->seed;
-    }
-    if (ov->duration_ms > 0) {
-        scn->duration_ms = ov->duration_ms;
-        scn->duration_set = true;
-    }
-    if (ov->controller) {
-        c->kind = !strcmp(ov->controller, "ryu")   ? SCN_CTL_RYU
-                  : !strcmp(ov->controller, "odl") ? SCN_CTL_ODL
-                                                   : SCN_CTL_EMBEDDED;
-    }
-    if (ov->url) {
-        free(c->url);
-        c->url = xstrdup(ov->url);
-        if (!ov->controller && c->kind == SCN_CTL_EMBEDDED) {
-            c->kind = SCN_CTL_RYU;
-        }
-    }
-    if (c->kind == SCN_CTL_EMBEDDED && ov->url) {
-        scn_diag_add(diags, 0, 0, "--controller-url is for an external controller "
-                                  "(--controller ryu or odl); the embedded one is started by "
-                                  "simrun");
-        return false;
-    }
-    if (c->kind != SCN_CTL_EMBEDDED && !c->url) {
-        scn_diag_add(diags, 0, 0, "the %s controller needs a URL: --controller-url (for "
-                                  "example http://127.0.0.1:%s) or url in [controller]",
-                     scn_controller_kind_name(c->kind), c->kind == SCN_CTL_ODL ? "8181" : "8080");
-        return false;
-    }
-    if (ov->controller && c->kind == SCN_CTL_EMBEDDED) {
-        free(c->url);
-        c->url = NULL;
-    }
-    return true;
-}
-
-static int
-load_plan_with(const char *path, const struct overrides *ov, struct scenario **scn_out,
-               struct sim_plan **plan_out)
-{
-    struct scn_diags diags = { 0 };
-    struct sr_error err = { 0 };
-    struct scenario *scn = scenario_load(path, &diags, &err);
-    struct sim_plan *plan = NULL;
-    char *text;
-
-    /* Options change what the plan checks (a fault after the end, a fault
-     * the controller cannot do), so they apply before it is built. */
-    if (scn && apply_overrides(scn, ov, &diags)) {
-        plan = sim_plan_build(scn, &diags, &err);
-    }
-    if (!plan) {
-        if (diags.n) {
-            text = scn_diags_format(&diags, path);
-            fputs(text, stderr);
-            free(text);
-        } else {
-            fprintf(stderr, "simrun: %s\n", err.msg);
-        }
-        fprintf(stderr, "simrun: %s: %zu problem%s\n", path, diags.n ? diags.n : 1,
-                diags.n > 1 ? "s" : "");
-        scn_diags_release(&diags);
-        scenario_free(scn);
-        return EXIT_USAGE;
-    }
-    scn_diags_release(&diags);
-    *scn_out = scn;
-    *plan_out = plan;
-    return 0;
-}
-
 static int
 load_plan(const char *path, long long seed, struct scenario **scn_out,
           struct sim_plan **plan_out)
 {
-    struct overrides ov = { .seed = seed, .duration_ms = -1 };
+    struct cli_overrides ov = { .seed = seed, .duration_ms = -1 };
 
-    return load_plan_with(path, &ov, scn_out, plan_out);
+    return cli_load_plan(path, &ov, scn_out, plan_out);
 }
 
 static bool
@@ -279,6 +192,7 @@ cmd_topo(int argc, char **argv)
     const char *format = "json", *output = NULL;
     long long seed = -1;
     FILE *out = stdout;
+    struct sr_buf text = SR_BUF_INIT;
     int c, rc;
 
     optind = 1;
@@ -313,20 +227,27 @@ cmd_topo(int argc, char **argv)
     if (rc) {
         return rc;
     }
-    if (output && !(out = fopen(output, "w"))) {
-        fprintf(stderr, "simrun: cannot write '%s': %s\n", output, strerror(errno));
-        rc = 1;
-        goto out;
-    }
     if (!strcmp(format, "json")) {
-        rc = topo_write_json(plan->topo, scn->name, out, &err);
+        rc = topo_write_json(plan->topo, scn->name, &text, &err);
     } else if (!strcmp(format, "dot")) {
-        rc = topo_write_dot(plan->topo, scn->name, out, &err);
+        rc = topo_write_dot(plan->topo, scn->name, &text, &err);
     } else {
-        rc = mn_write_script(plan->topo, scn->name, out, &err);
+        rc = mn_write_script(plan->topo, scn->name, &text, &err);
     }
-    if ((out != stdout ? fclose(out) : fflush(out)) != 0 && !rc) {
-        rc = sr_error_set(&err, SR_EIO, "cannot write '%s': %s", output ? output : "stdout",
+    if (rc == 0 && output && !(out = fopen(output, "w"))) {
+        rc = sr_error_set(&err, sr_write_code(errno), "cannot write '%s': %s", output,
+                          strerror(errno));
+    }
+    if (rc == 0 && fwrite(text.data, 1, text.len, out) != text.len) {
+        rc = sr_error_set(&err, sr_write_code(errno), "cannot write '%s': %s",
+                          output ? output : "stdout", strerror(errno));
+    }
+    if (out != stdout) {
+        if (sr_fclose_checked(out, output, rc ? NULL : &err) < 0 && !rc) {
+            rc = -err.code;
+        }
+    } else if (fflush(out) != 0 && !rc) {
+        rc = sr_error_set(&err, sr_write_code(errno), "cannot write to stdout: %s",
                           strerror(errno));
     }
     if (rc) {
@@ -334,7 +255,7 @@ cmd_topo(int argc, char **argv)
         rc = 1;
     }
 
-out:
+    sr_buf_release(&text);
     sim_plan_free(plan);
     scenario_free(scn);
     return rc;
@@ -559,7 +480,7 @@ cmd_up(int argc, char **argv)
     struct sr_error err = { 0 };
     struct up_loop u = { .stdin_open = true };
     struct ctl_config ext_cfg;
-    char *password = NULL;
+    struct sim_credentials cred = { 0 };
     bool collect = false;
     int64_t v;
     double timeout;
@@ -605,7 +526,7 @@ cmd_up(int argc, char **argv)
     if (rc) {
         return rc;
     }
-    ext = sim_external_controller(scn, &ext_cfg, &password, &err);
+    ext = sim_external_controller(scn, &ext_cfg, &cred, &err);
     if (ext < 0 || sr_signals_install(&err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
@@ -637,7 +558,7 @@ cmd_up(int argc, char **argv)
     SR_INFO("network torn down");
 
 out:
-    free(password);
+    sim_credentials_release(&cred);
     sr_buf_release(&u.line);
     sim_plan_free(plan);
     scenario_free(scn);
@@ -695,9 +616,9 @@ cmd_run(int argc, char **argv)
     struct scenario *scn = NULL;
     struct sim_plan *plan = NULL;
     struct sr_error err = { 0 };
-    struct overrides ov = { 0 };
+    struct cli_overrides ov = { 0 };
     struct ctl_config ext_cfg;
-    char *password = NULL;
+    struct sim_credentials cred = { 0 };
     long long seed = -1;
     int64_t duration_ms = -1, v;
     double timeout;
@@ -769,11 +690,11 @@ cmd_run(int argc, char **argv)
     }
     ov.seed = seed;
     ov.duration_ms = duration_ms;
-    rc = load_plan_with(argv[optind], &ov, &scn, &plan);
+    rc = cli_load_plan(argv[optind], &ov, &scn, &plan);
     if (rc) {
         return rc;
     }
-    ext = sim_external_controller(scn, &ext_cfg, &password, &err);
+    ext = sim_external_controller(scn, &ext_cfg, &cred, &err);
     if (ext < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
@@ -811,7 +732,7 @@ cmd_run(int argc, char **argv)
     rc = rc == 0 ? 0 : 1;
 
 out:
-    free(password);
+    sim_credentials_release(&cred);
     sim_plan_free(plan);
     scenario_free(scn);
     return rc;

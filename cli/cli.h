@@ -1,0 +1,45 @@
+/* The command layer: subcommands that live in their own files, and what
+ * they share.  Only this layer reads the files named on the command line,
+ * prints results and chooses exit codes: 0 success, 1 runtime failure,
+ * 2 usage or scenario error. */
+#ifndef SR_CLI_H
+#define SR_CLI_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "plan.h"
+#include "scenario.h"
+
+#define CLI_EXIT_USAGE 2
+
+/* The largest scenario file simrun reads (bytes): the biggest network
+ * that fits a machine is a few hundred lines. */
+#define SCN_FILE_MAX (1024 * 1024)
+
+/* Reads the scenario file at 'path' (a regular file of at most
+ * SCN_FILE_MAX bytes, see sr_read_regular) and parses it. */
+struct scenario *scenario_load(const char *path, struct scn_diags *diags, struct sr_error *err);
+
+/* What the command line changes in a scenario. */
+struct cli_overrides {
+    long long seed;           /* -1: the scenario's */
+    int64_t duration_ms;      /* -1: the scenario's */
+    const char *controller;   /* "embedded", "ryu", "odl", or NULL */
+    const char *url;          /* the controller's URL, or NULL */
+    bool insecure_auth;       /* --insecure-credentials */
+};
+
+/* Loads the scenario at 'path', applies 'ov' (may be NULL) and builds its
+ * plan.  Prints every problem to stderr and returns CLI_EXIT_USAGE, or 0
+ * with '*scn_out' and '*plan_out' set (the caller frees both). */
+int cli_load_plan(const char *path, const struct cli_overrides *ov, struct scenario **scn_out,
+                  struct sim_plan **plan_out);
+
+/* Writes the readable plan: topology summary, traffic mix, fault timeline. */
+void sim_plan_print(const struct sim_plan *p, FILE *out);
+
+int sim_cmd_ctl(int argc, char **argv);
+
+#endif

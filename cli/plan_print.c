@@ -1,0 +1,260 @@
+/* 'simrun plan': the plan as text people read (the command layer prints;
+ * the model only builds). */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "traffic_plan.h"
+#include "util.h"
+
+/* ---- printing ---- */
+
+static int
+compare_ints(const void *a, const void *b)
+{
+    int x = *(const int *) a, y = *(const int *) b;
+
+    return (x > y) - (x < y);
+}
+
+static void
+print_degrees(const struct topology *t, FILE *out)
+{
+    int *deg = xcalloc(t->ncore ? t->ncore : 1, sizeof *deg);
+    size_t shown = 0;
+    double sum = 0;
+
+    topo_core_degrees(t, deg);
+    qsort(deg, t->ncore, sizeof *deg, compare_ints);
+    for (size_t i = 0; i < t->ncore; i++) {
+        sum += deg[i];
+    }
+    fprintf(out, "  core degree     min %d, median %d, mean %.2f, max %d\n", deg[0],
+            deg[t->ncore / 2], sum / (double) t->ncore, deg[t->ncore - 1]);
+    fprintf(out, "  degree count   ");
+    for (size_t i = 0; i < t->ncore;) {
+        size_t j = i;
+
+        while (j < t->ncore && deg[j] == deg[i]) {
+            j++;
+        }
+        if (shown == 12) {
+            fprintf(out, " ... up to %d", deg[t->ncore - 1]);
+            break;
+        }
+        fprintf(out, " %d:%zu", deg[i], j - i);
+        shown++;
+        i = j;
+    }
+    fputc('\n', out);
+    free(deg);
+}
+
+static void
+print_topology(const struct sim_plan *p, FILE *out)
+{
+    const struct topology *t = p->topo;
+    size_t role_sw[3] = { 0 }, role_host[2] = { 0 }, kinds[4] = { 0 };
+
+    for (size_t i = 0; i < t->nsw; i++) {
+        role_sw[t->sw[i].role]++;
+    }
+    for (size_t i = 0; i < t->nhost; i++) {
+        role_host[t->host[i].role == TOPO_ROLE_SERVER]++;
+    }
+    for (size_t i = 0; i < t->nlink; i++) {
+        kinds[t->link[i].kind]++;
+    }
+    fprintf(out, "topology        %zu switches, %zu hosts, %zu links\n", t->nsw, t->nhost,
+            t->nlink);
+    fprintf(out, "  switches        core %zu, gateway %zu, access %zu\n", role_sw[0],
+            role_sw[2], role_sw[1]);
+    fprintf(out, "  hosts           user %zu, server %zu\n", role_host[0], role_host[1]);
+    fprintf(out, "  links           core %zu, uplink %zu, access %zu, host %zu\n",
+            kinds[TOPO_LINK_CORE], kinds[TOPO_LINK_UPLINK], kinds[TOPO_LINK_ACCESS],
+            kinds[TOPO_LINK_HOST]);
+    print_degrees(t, out);
+    fprintf(out, "  access          %lld networks x %lld switches (BA m=%lld), %lld "
+                 "users each, %lld uplinks each\n",
+            (long long) t->params.access_networks, (long long) t->params.access_switches,
+            (long long) t->params.access_m, (long long) t->params.hosts,
+            (long long) t->params.uplinks);
+    if (t->ndc) {
+        fprintf(out, "  datacenters    ");
+        for (size_t d = 0; d < t->ndc && d < 16; d++) {
+            fprintf(out, " d%zu@%s", d + 1, t->sw[t->dc_switch[d]].name);
+        }
+        fprintf(out, "%s (3 servers each)\n", t->ndc > 16 ? " ..." : "");
+    }
+    if (p->busiest >= 0) {
+        fprintf(out, "  busiest core    %s (most host-to-host shortest paths)\n",
+                t->sw[p->busiest].name);
+    }
+    if (t->params.bw_mbps > 0) {
+        fprintf(out, "  shaping         %g Mbit/s on every link\n", t->params.bw_mbps);
+    }
+}
+
+static void
+print_traffic(const struct sim_plan *p, FILE *out)
+{
+    const struct scenario *s = p->scn;
+    size_t users = p->world.nusers, servers = p->world.nservers;
+    long clients = lround(s->traffic.video.clients * (double) users);
+    char every[32];
+
+    fprintf(out, "traffic         (per user host; servers are the %zu datacenter hosts)\n",
+            servers);
+    if (s->traffic.video.enabled) {
+        fprintf(out, "  video         %ld of %zu users stream %lld kbit/s (RTSP + RTP, "
+                     "I/P frames) from servers\n",
+                clients, users, (long long) s->traffic.video.bitrate_kbps);
+    } else {
+        fprintf(out, "  video         off\n");
+    }
+    if (s->traffic.chat.enabled) {
+        fprintf(out, "  chat          %g messages/min to random users, each answered\n",
+                s->traffic.chat.per_min);
+    } else {
+        fprintf(out, "  chat          off\n");
+    }
+    if (s->traffic.p2p.enabled) {
+        fprintf(out, "  p2p           %g transfers/min, files of %g-%g MB from several "
+                     "peers\n",
+                s->traffic.p2p.per_min, s->traffic.p2p.file_mb_min,
+                s->traffic.p2p.file_mb_max);
+    } else {
+        fprintf(out, "  p2p           off\n");
+    }
+    if (s->traffic.web.enabled) {
+        fprintf(out, "  web           %g pages/min (HTTP/1.1, page + objects) from "
+                     "servers\n",
+                s->traffic.web.per_min);
+    } else {
+        fprintf(out, "  web           off\n");
+    }
+    if (s->traffic.mail.enabled) {
+        fprintf(out, "  mail          %g mails/min (SMTP) to servers; servers send to "
+                     "users too\n",
+                s->traffic.mail.per_min);
+    } else {
+        fprintf(out, "  mail          off\n");
+    }
+    if (s->traffic.broadcast.enabled) {
+        scn_format_duration(s->traffic.broadcast.every_ms, every, sizeof every);
+        fprintf(out, "  broadcast     one UDP announcement every %s\n", every);
+    } else {
+        fprintf(out, "  broadcast     off\n");
+    }
+    if (s->traffic.video.enabled && clients > 0) {
+        fprintf(out, "  video load    %.1f Mbit/s in total\n",
+                (double) clients * (double) s->traffic.video.bitrate_kbps / 1000.0);
+    }
+}
+
+static void
+print_params(const struct flt_episode *e, char *buf, size_t size)
+{
+    const struct flt_spec *f = &e->spec;
+    unsigned pm = e->type->params;
+
+    buf[0] = '\0';
+    if (pm & FLT_P_SERVICE) {
+        snprintf(buf, size, "service=%s", f->service ? f->service : "?");
+    } else if (pm & FLT_P_TIMEOUT) {
+        snprintf(buf, size, "timeout=%.1fs", (double) f->timeout_ms / 1000.0);
+    } else if (pm & FLT_P_RATE) {
+        snprintf(buf, size, "rate=%lldkbit/s", (long long) f->rate_kbps);
+    } else if (pm & FLT_P_STREAMS) {
+        snprintf(buf, size, "streams=%lld", (long long) f->streams);
+    } else if (pm & FLT_P_FACTOR) {
+        snprintf(buf, size, "factor=%lldx", (long long) f->factor);
+    }
+}
+
+static void
+print_faults(const struct sim_plan *p, FILE *out)
+{
+    const struct flt_timeline *tl = &p->timeline;
+    size_t n;
+    const struct flt_type *types = flt_types(&n);
+
+    fprintf(out, "faults          %zu episode%s%s\n", tl->n, tl->n == 1 ? "" : "s",
+            p->scn->campaign.present ? " (campaign)" : "");
+    if (!tl->n) {
+        return;
+    }
+    fprintf(out, "  %-4s %9s %9s  %-21s %-22s %s\n", "id", "start", "end", "type", "target",
+            "parameters");
+    for (size_t i = 0; i < tl->n; i++) {
+        const struct flt_episode *e = &tl->ep[i];
+        char target[96], params[64];
+
+        if (e->selector) {
+            snprintf(target, sizeof target, "%s (%s)", e->target, e->selector);
+        } else {
+            snprintf(target, sizeof target, "%s", e->target);
+        }
+        print_params(e, params, sizeof params);
+        fprintf(out, "  %-4d %8.1fs %8.1fs  %-21s %-22s %s\n", e->id,
+                (double) e->at_ms / 1000.0, (double) (e->at_ms + e->duration_ms) / 1000.0,
+                e->type->name, target, params);
+    }
+    if (p->scn->campaign.present) {
+        fprintf(out, "  episodes/type  ");
+        for (size_t k = 0; k < n; k++) {
+            size_t count = 0;
+
+            for (size_t i = 0; i < tl->n; i++) {
+                count += tl->ep[i].type == &types[k];
+            }
+            if (count) {
+                fprintf(out, " %s:%zu", types[k].name, count);
+            }
+        }
+        fputc('\n', out);
+    }
+}
+
+void
+sim_plan_print(const struct sim_plan *p, FILE *out)
+{
+    const struct scenario *s = p->scn;
+    char dur[32], warm[32], iv[32];
+
+    scn_format_duration(p->duration_ms, dur, sizeof dur);
+    scn_format_duration(s->warmup_ms, warm, sizeof warm);
+    scn_format_duration(s->collector.interval_ms, iv, sizeof iv);
+    fprintf(out, "scenario        %s (%s)\n", s->name, s->path);
+    if (s->description[0]) {
+        fprintf(out, "                %s\n", s->description);
+    }
+    fprintf(out, "seed            %llu\n", (unsigned long long) s->seed);
+    fprintf(out, "run             %s after the network is ready; warm-up %s (traffic "
+                 "only)\n",
+            dur, warm);
+    fprintf(out, "collector       a sweep every %s (%lld sweeps), %s%s%s%s\n", iv,
+            (long long) (p->duration_ms / s->collector.interval_ms),
+            s->collector.csv ? "csv" : "", s->collector.csv && s->collector.jsonl ? " + " : "",
+            s->collector.jsonl ? "jsonl" : "", s->collector.flows ? ", with flows" : "");
+    if (s->controller.kind == SCN_CTL_EMBEDDED) {
+        fprintf(out, "controller      embedded (os-ken app started by simrun, Ryu REST "
+                     "API)\n");
+    } else {
+        fprintf(out, "controller      %s at %s%s\n", scn_controller_kind_name(s->controller.kind),
+                s->controller.url,
+                s->controller.kind == SCN_CTL_ODL
+                    ? (s->controller.api == SCN_API_RFC8040 ? " (RFC 8040)" : " (RESTCONF)")
+                    : "");
+    }
+    fputc('\n', out);
+    print_topology(p, out);
+    fputc('\n', out);
+    print_traffic(p, out);
+    fputc('\n', out);
+    print_faults(p, out);
+}

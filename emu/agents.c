@@ -1,0 +1,105 @@
+/* The traffic agents: started on every host by the Mininet script,
+ * driven through their control sockets. */
+#include "runtime-private.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "files.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+
+/* ---- traffic agents ---- */
+
+/* Removes AGENTS_DIR and the sockets in it (agents that were killed leave
+ * theirs behind). */
+void
+rt_remove_agent_sockets(void)
+{
+    DIR *d = opendir(AGENTS_DIR);
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] != '.') {
+            char *path = xasprintf("%s/%s", AGENTS_DIR, e->d_name);
+
+            unlink(path);
+            free(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+        rmdir(AGENTS_DIR);
+    }
+}
+
+int
+sim_runtime_agents_start(struct sim_runtime *rt, const char *program, const char *dir,
+                         struct sr_error *err)
+{
+    json_t *answer = NULL;
+    int n;
+
+    rt_remove_agent_sockets();
+    /* Mode 0700: only root may send the agents commands. */
+    if (rt_state_dir(AGENTS_DIR, err) < 0) {
+        return -err->code;
+    }
+    if (sim_runtime_command(rt, json_pack("{s:s, s:s, s:s, s:s}", "cmd", "agents", "program",
+                                          program, "dir", dir, "control", AGENTS_DIR),
+                            60, &answer, err) < 0) {
+        return -SR_EIO;
+    }
+    n = (int) json_integer_value(json_object_get(answer, "agents"));
+    json_decref(answer);
+    return n;
+}
+
+int
+sim_runtime_agents_stop(struct sim_runtime *rt, struct sr_error *err)
+{
+    int rc = sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, NULL, err);
+
+    rt_remove_agent_sockets();
+    return rc;
+}
+
+int
+sim_runtime_agent_control(struct sim_runtime *rt, const char *host, json_t *cmd,
+                          struct sr_error *err)
+{
+    struct sockaddr_un to = { .sun_family = AF_UNIX };
+    char *text = json_dumps(cmd, JSON_COMPACT);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+
+    (void) rt;
+    snprintf(to.sun_path, sizeof to.sun_path, "%s/%s.ctl", AGENTS_DIR, host);
+    if (fd < 0 || sendto(fd, text, strlen(text), 0, (struct sockaddr *) &to, sizeof to) < 0) {
+        rc = sr_error_set(err, SR_EIO, "cannot reach the traffic agent of %s (%s): %s", host,
+                          to.sun_path,
+                          errno == ENOENT || errno == ECONNREFUSED
+                              ? "no agent is running there" : strerror(errno));
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(text);
+    json_decref(cmd);
+    return rc;
+}
+

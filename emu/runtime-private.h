@@ -1,0 +1,70 @@
+/* What the runtime's files share (emu/runtime.c, state.c, ready.c,
+ * agents.c); not for other modules. */
+#ifndef SR_RUNTIME_PRIVATE_H
+#define SR_RUNTIME_PRIVATE_H 1
+
+#include "runtime.h"
+
+#include "client.h"
+#include "proc.h"
+
+#define STATE_FILE SIM_STATE_DIR "/state.json"
+#define LOCK_FILE SIM_STATE_DIR "/lock"
+/* The traffic agents' control sockets (one run owns the machine). */
+#define AGENTS_DIR SIM_STATE_DIR "/agents"
+#define PYTHON "/usr/bin/python3"
+/* Not "mininet.py": a script of that name would shadow the mininet package. */
+#define MN_SCRIPT "net.py"
+#define PROBE_PORT 7 /* the servers' readiness listener, inside namespaces */
+
+extern const char ctl_embedded_app_py[];
+extern const size_t ctl_embedded_app_py_size;
+
+struct sim_runtime {
+    const struct sim_plan *plan;
+    char *dir;
+    char *rest_url;           /* as the client uses it */
+    char *public_url;         /* without credentials: what is stored and shown */
+    char *osken;              /* path of osken-manager */
+    const struct ctl_config *external; /* NULL: the embedded controller */
+    char of_ip[64];           /* where the switches connect */
+    struct ctl_client *client; /* readiness checks, through either */
+    int of_port, rest_port;
+    struct sr_proc ctl, mn;
+    struct sr_buf script;     /* net.py as written, checked before it runs */
+    bool mn_started;          /* the Mininet script reported the network started */
+    struct sr_buf line;       /* bytes of the Mininet script's output not yet a line */
+    int next_id;
+    int lock_fd;
+    double t0, ready_s;
+    char run_id[160];
+    json_t *state;            /* what STATE_FILE holds */
+};
+
+/* The state file: what runs now, for 'simrun clean' after a SIGKILL.
+ * Written atomically, mode 0600 (in a directory of mode 0700). */
+void rt_save_state(struct sim_runtime *rt);
+/* Takes the machine-wide lock; refuses when a live run holds it
+ * (SR_EBUSY) or a dead one left its network. */
+int rt_take_lock(struct sim_runtime *rt, struct sr_error *err);
+/* Removes what 'state' describes and any bridge tagged as simrun's; a
+ * line per removal to 'out' (NULL: warnings in the log). */
+void rt_sweep(json_t *state, struct sr_buf *out);
+/* Makes SIM_STATE_DIR (mode 0700) or a folder in it. */
+int rt_state_dir(const char *path, struct sr_error *err);
+/* Records the host processes the Mininet script reported, with their
+ * start times, so 'clean' never signals a process that reused a PID. */
+void rt_note_hosts(struct sim_runtime *rt, json_t *host_pids);
+
+/* Readiness (ready.c). */
+int rt_wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err);
+
+/* The control channel (runtime.c). */
+int rt_command(struct sim_runtime *rt, json_t *cmd, double timeout_s, bool interruptible,
+               json_t **answer, struct sr_error *err);
+double rt_deadline_left_ms(double deadline);
+
+/* Removes AGENTS_DIR and the sockets in it (agents.c). */
+void rt_remove_agent_sockets(void);
+
+#endif
