@@ -274,7 +274,7 @@ cmd_faults(int argc, char **argv)
     printf("%-21s %4s  %-10s %-26s %-17s %s\n", "type", "seed", "family", "target",
            "default target", "what it does");
     for (size_t i = 0; i < n; i++) {
-        char id[8] = "-";
+        char id[16] = "-";
 
         if (t[i].seed_id) {
             snprintf(id, sizeof id, "%d", t[i].seed_id);
@@ -302,9 +302,10 @@ up_command(struct sim_runtime *rt, char *line)
     size_t n = 0;
     struct sr_error err = { 0 };
     json_t *cmd = NULL, *answer = NULL;
+    char *save = NULL;
 
-    for (char *tok = strtok(line, " \t\r\n"); tok && n < SR_ARRAY_SIZE(words);
-         tok = strtok(NULL, " \t\r\n")) {
+    for (char *tok = strtok_r(line, " \t\r\n", &save); tok && n < SR_ARRAY_SIZE(words);
+         tok = strtok_r(NULL, " \t\r\n", &save)) {
         words[n++] = tok;
     }
     if (n == 0) {
@@ -707,7 +708,7 @@ cmd_run(int argc, char **argv)
         goto out;
     }
     rc = sim_run(plan, &opts, &sum, &err);
-    if (rc < 0 && !sum.dir[0]) {
+    if (rc < 0 && !sum.dir) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
         goto out;
@@ -730,6 +731,7 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "simrun: %s\n", err.msg);
     }
     rc = rc == 0 ? 0 : 1;
+    sim_run_summary_release(&sum);
 
 out:
     sim_credentials_release(&cred);

@@ -157,22 +157,21 @@ print_traffic(const struct sim_plan *p, FILE *out)
 }
 
 static void
-print_params(const struct flt_episode *e, char *buf, size_t size)
+print_params(const struct flt_episode *e, struct sr_buf *b)
 {
     const struct flt_spec *f = &e->spec;
     unsigned pm = e->type->params;
 
-    buf[0] = '\0';
     if (pm & FLT_P_SERVICE) {
-        snprintf(buf, size, "service=%s", f->service ? f->service : "?");
+        sr_buf_printf(b, "service=%s", f->service ? f->service : "?");
     } else if (pm & FLT_P_TIMEOUT) {
-        snprintf(buf, size, "timeout=%.1fs", (double) f->timeout_ms / 1000.0);
+        sr_buf_printf(b, "timeout=%.1fs", (double) f->timeout_ms / 1000.0);
     } else if (pm & FLT_P_RATE) {
-        snprintf(buf, size, "rate=%lldkbit/s", (long long) f->rate_kbps);
+        sr_buf_printf(b, "rate=%lldkbit/s", (long long) f->rate_kbps);
     } else if (pm & FLT_P_STREAMS) {
-        snprintf(buf, size, "streams=%lld", (long long) f->streams);
+        sr_buf_printf(b, "streams=%lld", (long long) f->streams);
     } else if (pm & FLT_P_FACTOR) {
-        snprintf(buf, size, "factor=%lldx", (long long) f->factor);
+        sr_buf_printf(b, "factor=%lldx", (long long) f->factor);
     }
 }
 
@@ -192,17 +191,18 @@ print_faults(const struct sim_plan *p, FILE *out)
             "parameters");
     for (size_t i = 0; i < tl->n; i++) {
         const struct flt_episode *e = &tl->ep[i];
-        char target[96], params[64];
+        struct sr_buf target = SR_BUF_INIT, params = SR_BUF_INIT;
 
+        sr_buf_puts(&target, e->target);
         if (e->selector) {
-            snprintf(target, sizeof target, "%s (%s)", e->target, e->selector);
-        } else {
-            snprintf(target, sizeof target, "%s", e->target);
+            sr_buf_printf(&target, " (%s)", e->selector);
         }
-        print_params(e, params, sizeof params);
+        print_params(e, &params);
         fprintf(out, "  %-4d %8.1fs %8.1fs  %-21s %-22s %s\n", e->id,
                 (double) e->at_ms / 1000.0, (double) (e->at_ms + e->duration_ms) / 1000.0,
-                e->type->name, target, params);
+                e->type->name, sr_buf_cstr(&target), sr_buf_cstr(&params));
+        sr_buf_release(&target);
+        sr_buf_release(&params);
     }
     if (p->scn->campaign.present) {
         fprintf(out, "  episodes/type  ");

@@ -4,13 +4,16 @@
 #include "collector.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "files.h"
 #include "proc.h"
 #include "util.h"
 
@@ -77,11 +80,16 @@ fdbl(double d, int decimals)
     return isfinite(d) ? (struct field) { .kind = F_DBL, .d = d, .decimals = decimals } : fnull();
 }
 
+/* One table's files.  What was flushed whole is 'good': after a failed
+ * write the files are cut back to it, so they hold whole rows only and
+ * the manifest counts exactly those. */
 struct out {
     FILE *csv, *jl;
+    char *csv_path, *jl_path;
+    off_t csv_good, jl_good;
     const char *const *cols;
     size_t ncols;
-    long rows;
+    long rows, rows_good;
 };
 
 void
@@ -101,11 +109,17 @@ col_csv_field(struct sr_buf *b, const char *s)
     sr_buf_putc(b, '"');
 }
 
-static void
-write_row(struct out *o, const struct row *r, struct sr_buf *scratch)
-{
-    char num[64];
+static void write_failed(struct collector *c, const char *path, int errnum);
+static bool write_has_failed(const struct collector *c);
 
+static void
+write_row(struct collector *c, struct out *o, const struct row *r, struct sr_buf *scratch)
+{
+    struct sr_buf num = SR_BUF_INIT;
+
+    if (write_has_failed(c)) {
+        return; /* the run stops after this sweep; its rows are dropped */
+    }
     if (o->csv) {
         sr_buf_clear(scratch);
         for (size_t i = 0; i < r->n; i++) {
@@ -124,7 +138,9 @@ write_row(struct out *o, const struct row *r, struct sr_buf *scratch)
             }
         }
         sr_buf_puts(scratch, "\r\n");
-        fwrite(scratch->data, 1, scratch->len, o->csv);
+        if (fwrite(scratch->data, 1, scratch->len, o->csv) != scratch->len) {
+            write_failed(c, o->csv_path, errno);
+        }
     }
     if (o->jl) {
         json_t *obj = json_object();
@@ -144,19 +160,23 @@ write_row(struct out *o, const struct row *r, struct sr_buf *scratch)
                                       : json_sprintf("%llu", (unsigned long long) f->u);
                 break;
             case F_DBL:
-                snprintf(num, sizeof num, "%.*f", f->decimals, f->d);
-                v = json_real(strtod(num, NULL));
+                /* The same digits as the CSV (the formats must not drift). */
+                sr_buf_clear(&num);
+                sr_buf_printf(&num, "%.*f", f->decimals, f->d);
+                v = json_real(strtod(sr_buf_cstr(&num), NULL));
                 break;
             case F_BOOL: v = json_boolean(f->i); break;
             }
             json_object_set_new(obj, o->cols[i], v);
         }
         text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fputs(text, o->jl);
-        fputc('\n', o->jl);
+        if (!text || fputs(text, o->jl) == EOF || fputc('\n', o->jl) == EOF) {
+            write_failed(c, o->jl_path, text ? errno : ENOMEM);
+        }
         free(text);
         json_decref(obj);
     }
+    sr_buf_release(&num);
     o->rows++;
 }
 
@@ -212,7 +232,37 @@ struct collector {
     json_t *warnings;         /* from col_warn */
     double *times;
     size_t ntimes, cap_times;
+    /* The first failed write of the dataset: the run stops on it. */
+    struct sr_error werr;
+    /* Disk kept free for the last manifest, however full the disk gets. */
+    char *reserve;
 };
+
+/* How much disk the reserve file keeps for the final manifest. */
+#define RESERVE_BYTES (512 * 1024)
+
+static void
+write_failed(struct collector *c, const char *path, int errnum)
+{
+    if (c->werr.code) {
+        return; /* the first failure is the one to report */
+    }
+    sr_error_set(&c->werr, sr_write_code(errnum), "cannot write '%s': %s%s", path,
+                 strerror(errnum ? errnum : EIO),
+                 sr_write_code(errnum) == SR_ENOSPC ? " (the disk is full)" : "");
+}
+
+static bool
+write_has_failed(const struct collector *c)
+{
+    return c->werr.code != 0;
+}
+
+const struct sr_error *
+col_write_error(const struct collector *c)
+{
+    return c->werr.code ? &c->werr : NULL;
+}
 
 void
 col_fault_effect(struct collector *c, int id, double t_s, double share)
@@ -424,8 +474,25 @@ write_manifest(struct collector *c, const char *status)
         json_array_append_new(faults, o);
     }
     json_object_set_new(m, "label_windows", faults);
-    if (json_dump_file(m, tmp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) == 0) {
-        rename(tmp, path);
+    if (c->werr.code) {
+        json_object_set_new(m, "failure", json_string(c->werr.msg));
+    }
+    {
+        struct sr_error e = { 0 };
+        FILE *f = sr_fopen_new(tmp, true, &e);
+
+        if (!f) {
+            write_failed(c, tmp, e.code == SR_ENOSPC ? ENOSPC : EIO);
+        } else if (json_dumpf(m, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+                                        JSON_REAL_PRECISION(10)) < 0 ||
+                   fputc('\n', f) == EOF) {
+            write_failed(c, tmp, errno);
+            fclose(f);
+        } else if (sr_fclose_checked(f, tmp, &e) < 0) {
+            write_failed(c, tmp, e.code == SR_ENOSPC ? ENOSPC : EIO);
+        } else if (rename(tmp, path) < 0) {
+            write_failed(c, path, errno);
+        }
     }
     json_decref(m);
     free(path);
@@ -445,55 +512,99 @@ open_out(struct collector *c, struct out *o, const char *name, const char *const
     }
     if (csv) {
         path = xasprintf("%s/%s.csv", c->dir, name);
-        o->csv = fopen(path, "w");
+        o->csv = sr_fopen_new(path, false, err);
         if (!o->csv) {
-            sr_error_set(err, SR_EIO, "cannot create '%s': %s", path, strerror(errno));
             free(path);
-            return -SR_EIO;
+            return -err->code;
         }
-        free(path);
+        o->csv_path = path;
         sr_buf_clear(&c->scratch);
         for (size_t i = 0; i < o->ncols; i++) {
             sr_buf_printf(&c->scratch, "%s%s", i ? "," : "", cols[i]);
         }
         sr_buf_puts(&c->scratch, "\r\n");
-        fwrite(c->scratch.data, 1, c->scratch.len, o->csv);
-        fflush(o->csv);
+        if (fwrite(c->scratch.data, 1, c->scratch.len, o->csv) != c->scratch.len ||
+            fflush(o->csv) != 0) {
+            return sr_error_set(err, sr_write_code(errno), "cannot write '%s': %s", path,
+                                strerror(errno));
+        }
+        o->csv_good = ftello(o->csv);
     }
     if (jl) {
         path = xasprintf("%s/%s.jsonl", c->dir, name);
-        o->jl = fopen(path, "w");
+        o->jl = sr_fopen_new(path, false, err);
         if (!o->jl) {
-            sr_error_set(err, SR_EIO, "cannot create '%s': %s", path, strerror(errno));
             free(path);
-            return -SR_EIO;
+            return -err->code;
         }
-        free(path);
+        o->jl_path = path;
     }
     return 0;
 }
 
+/* After a failed write: closes the file (what stdio still buffers may or
+ * may not reach the disk) and cuts it back to its last whole flush.  The
+ * run stops on a failed write, so nothing is written to it again. */
 static void
-close_out(struct out *o)
+abandon(FILE **fp, off_t good)
 {
-    if (o->csv) {
-        fclose(o->csv);
+    int fd;
+
+    if (!*fp) {
+        return;
     }
-    if (o->jl) {
-        fclose(o->jl);
+    fd = dup(fileno(*fp));
+    fclose(*fp);
+    *fp = NULL;
+    if (fd >= 0) {
+        (void) !ftruncate(fd, good);
+        close(fd);
     }
-    o->csv = o->jl = NULL;
 }
 
 static void
-flush_out(struct out *o)
+close_out(struct collector *c, struct out *o)
 {
-    if (o->csv) {
-        fflush(o->csv);
+    struct sr_error e = { 0 };
+
+    if (o->csv && sr_fclose_checked(o->csv, o->csv_path, &e) < 0) {
+        write_failed(c, o->csv_path, e.code == SR_ENOSPC ? ENOSPC : EIO);
     }
-    if (o->jl) {
-        fflush(o->jl);
+    if (o->jl && sr_fclose_checked(o->jl, o->jl_path, &e) < 0) {
+        write_failed(c, o->jl_path, e.code == SR_ENOSPC ? ENOSPC : EIO);
     }
+    o->csv = o->jl = NULL;
+    free(o->csv_path);
+    free(o->jl_path);
+    o->csv_path = o->jl_path = NULL;
+}
+
+/* Flushes a sweep's rows.  When any write of the sweep failed, every file
+ * is cut back to the end of the last whole sweep: the dataset holds whole
+ * sweeps only. */
+static void
+flush_out(struct collector *c, struct out *o)
+{
+    if (!c->werr.code && o->csv && fflush(o->csv) != 0) {
+        write_failed(c, o->csv_path, errno);
+    }
+    if (!c->werr.code && o->jl && fflush(o->jl) != 0) {
+        write_failed(c, o->jl_path, errno);
+    }
+}
+
+static void
+commit_out(struct collector *c, struct out *o)
+{
+    if (c->werr.code) {
+        abandon(&o->csv, o->csv_good);
+        abandon(&o->jl, o->jl_good);
+        o->rows = o->rows_good;
+        return;
+    }
+    o->csv_good = o->csv ? ftello(o->csv) : 0;
+    o->jl_good = o->jl ? ftello(o->jl) : 0;
+    o->rows_good = o->rows;
 }
 
 struct collector *
@@ -552,6 +663,22 @@ col_new(const struct col_options *o, const struct col_switch *sws, size_t nsw,
         }
     }
     json_object_set_new(c->manifest_base, "files", files);
+    c->reserve = xasprintf("%s/.reserve", c->dir);
+    {
+        int fd = open(c->reserve, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int e = fd < 0 ? errno : posix_fallocate(fd, 0, RESERVE_BYTES);
+
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (e) {
+            unlink(c->reserve);
+            sr_error_set(err, sr_write_code(e), "cannot keep %d KiB free in '%s' for the "
+                         "manifest: %s", RESERVE_BYTES / 1024, c->dir, strerror(e));
+            col_finish(c, "failed");
+            return NULL;
+        }
+    }
     c->t0 = sr_now();
     c->wall0 = sr_wall();
     write_manifest(c, "running");
@@ -680,7 +807,7 @@ switch_rows(struct collector *c, struct sw_state *s, const struct ctl_stats *st,
         }
         add(&r, fbool(reset));
         add_labels(&r, &lab);
-        write_row(&c->ports, &r, &c->scratch);
+        write_row(c, &c->ports, &r, &c->scratch);
         next[nnext].port = p->port_no;
         next[nnext].t_s = t;
         next[nnext].dur = p->duration_sec;
@@ -721,7 +848,7 @@ switch_rows(struct collector *c, struct sw_state *s, const struct ctl_stats *st,
     }
     add(&r, fbool(any_reset));
     add_labels(&r, &lab);
-    write_row(&c->samples, &r, &c->scratch);
+    write_row(c, &c->samples, &r, &c->scratch);
     count_label(c, lab.label);
     if (c->flows) {
         struct flow_prev *fnext = xcalloc(st->nflows + 1, sizeof *fnext);
@@ -758,7 +885,7 @@ switch_rows(struct collector *c, struct sw_state *s, const struct ctl_stats *st,
             add(&r, fstr(f->match));
             add(&r, fstr(f->actions));
             add_labels(&r, &lab);
-            write_row(&c->flowsout, &r, &c->scratch);
+            write_row(c, &c->flowsout, &r, &c->scratch);
             fnext[i] = (struct flow_prev) { key.key, f->packets, f->bytes };
         }
         free_flow_prev(s);
@@ -823,10 +950,15 @@ col_sweep(struct collector *c, long k, double scheduled)
         ctl_stats_release(&st[i]);
     }
     free(st);
-    flush_out(&c->samples);
-    flush_out(&c->ports);
-    flush_out(&c->flowsout);
-    write_manifest(c, "running");
+    flush_out(c, &c->samples);
+    flush_out(c, &c->ports);
+    flush_out(c, &c->flowsout);
+    commit_out(c, &c->samples);
+    commit_out(c, &c->ports);
+    commit_out(c, &c->flowsout);
+    if (!c->werr.code) {
+        write_manifest(c, "running");
+    }
     return failed;
 }
 
@@ -866,8 +998,11 @@ col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx)
             }
         }
         col_sweep(c, k, scheduled);
+        if (c->werr.code) {
+            return -c->werr.code;
+        }
         if (tick && !tick(ctx, c, k, col_now_s(c))) {
-            return 0;
+            return c->werr.code ? -c->werr.code : 0;
         }
     }
 }
@@ -884,10 +1019,14 @@ col_finish(struct collector *c, const char *status)
     if (!c) {
         return;
     }
-    close_out(&c->samples);
-    close_out(&c->ports);
-    close_out(&c->flowsout);
-    write_manifest(c, status);
+    close_out(c, &c->samples);
+    close_out(c, &c->ports);
+    close_out(c, &c->flowsout);
+    /* The reserve gives the last manifest its room on a full disk. */
+    if (c->reserve) {
+        unlink(c->reserve);
+    }
+    write_manifest(c, c->werr.code ? "failed" : status);
     for (size_t i = 0; i < c->nsw; i++) {
         free(c->sw[i].ports);
         free_flow_prev(&c->sw[i]);
@@ -902,5 +1041,6 @@ col_finish(struct collector *c, const char *status)
     free(c->dpids);
     free(c->faults);
     free(c->dir);
+    free(c->reserve);
     free(c);
 }

@@ -85,16 +85,25 @@ double col_now_s(const struct collector *c);
 typedef bool col_tick_fn(void *ctx, struct collector *c, long k, double t_s);
 
 /* Sweeps until 'duration_s' has passed, a signal arrives (see
- * sr_signals_install), or 'tick' says stop.  Returns 0, or the signal
- * number that stopped it. */
+ * sr_signals_install), 'tick' says stop, or a write of the dataset fails.
+ * Returns 0, the signal number that stopped it, or the negative code of
+ * the failed write (col_write_error() says which: SR_ENOSPC for a full
+ * disk). */
 int col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx);
 
 /* Runs sweep 'k' now (for tests and benchmarks).  Returns the number of
  * switches that failed. */
 int col_sweep(struct collector *c, long k, double scheduled_s);
 
+/* The first write of the dataset that failed (the files then hold whole
+ * sweeps up to the one before), or NULL. */
+const struct sr_error *col_write_error(const struct collector *c);
+
 /* Writes the final manifest with 'status' ("complete", "interrupted",
- * "failed"), closes the files and frees 'c'.  Accepts NULL. */
+ * "failed"; "failed" whatever is asked after a failed write, with the
+ * reason under "failure"), closes the files and frees 'c'.  Accepts NULL.
+ * A reserve of disk kept since col_new() gives this last manifest room on
+ * a full disk. */
 void col_finish(struct collector *c, const char *status);
 
 /* Sets 'key' of the manifest to 'value' (consumed) from now on. */

@@ -119,9 +119,36 @@ is_secret_var(const char *kv)
     return false;
 }
 
+/* A NULL-terminated copy of 'v' that execve() can take (malloc'd). */
+static char **
+copy_strv(const char *const *v)
+{
+    size_t n = 0;
+    char **out;
+
+    while (v && v[n]) {
+        n++;
+    }
+    out = xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = xstrdup(v[i]);
+    }
+    return out;
+}
+
+static void
+free_strv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
 /* The child's environment, built before fork (nothing but async-signal-
  * safe calls may follow a fork): ours without the secrets, with 'extra'
- * ("K=V") replacing variables of the same name. */
+ * ("K=V") replacing variables of the same name.  Every string is a copy
+ * (free with free_strv). */
 static char **
 child_env(const char *const *extra)
 {
@@ -143,11 +170,11 @@ child_env(const char *const *extra)
             replaced = !strncmp(*e, extra[i], name) && extra[i][name] == '=';
         }
         if (!replaced && !is_secret_var(*e)) {
-            env[k++] = *e;
+            env[k++] = xstrdup(*e);
         }
     }
     for (size_t i = 0; extra && extra[i]; i++) {
-        env[k++] = (char *) extra[i];
+        env[k++] = xstrdup(extra[i]);
     }
     env[k] = NULL;
     return env;
@@ -163,7 +190,7 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
     int report[2] = { -1, -1 };
     int child_errno = 0;
     struct sr_error local = { 0 };
-    char **envp = NULL;
+    char **envp = NULL, **av = NULL;
     pid_t pid;
 
     /* Callers tearing down pass no error: the message is then dropped, the
@@ -192,6 +219,7 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
         }
     }
     envp = child_env(env);
+    av = copy_strv(argv);
     pid = fork();
     if (pid < 0) {
         sr_error_set(err, SR_EIO, "cannot start '%s': %s", argv[0], strerror(errno));
@@ -217,13 +245,14 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
             }
             fcntl(i, F_SETFD, 0);
         }
-        execve(argv[0], (char *const *) argv, envp);
+        execve(av[0], av, envp);
         child_errno = errno;
         (void) !write(report[1], &child_errno, sizeof child_errno);
         _exit(127);
     }
-    free(envp);
-    envp = NULL;
+    free_strv(envp);
+    free_strv(av);
+    envp = av = NULL;
     setpgid(pid, pid); /* also from here, so it holds before we signal it */
     close(report[1]);
     report[1] = -1;
@@ -245,7 +274,8 @@ sr_spawn(const char *const *argv, const char *const *env, struct sr_fd_spec in,
     return 0;
 
 fail:
-    free(envp);
+    free_strv(envp);
+    free_strv(av);
     for (int i = 0; i < 2; i++) {
         if (report[i] >= 0) {
             close(report[i]);

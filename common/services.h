@@ -11,4 +11,10 @@
 #define SR_PORT_SMTP 25        /* TCP: mail to a server or a user */
 #define SR_PORT_BROADCAST 7777 /* UDP: broadcast announcements */
 
+/* simtraffic's exit status when it could not write its KPI records: it
+ * stops at once (its records would be incomplete), and the Mininet runtime
+ * reports the exit to simrun, which stops the run (docs/protocols.md). */
+#define SR_AGENT_EXIT_DISK_FULL 3  /* ENOSPC or EDQUOT */
+#define SR_AGENT_EXIT_WRITE 4      /* any other write error */
+
 #endif

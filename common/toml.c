@@ -23,8 +23,14 @@ enum {
     AF_STATIC = 1 << 5,   /* array value: frozen */
 };
 
+/* Deeper nesting (arrays and inline tables inside each other, or parts of
+ * a dotted key) is refused: every real document stays far below, and it
+ * bounds the recursion of the parser and of toml_free(). */
+#define TOML_MAX_DEPTH 64
+
 struct parser {
     const char *start, *p, *end;
+    int depth;              /* arrays and inline tables open at 'p' */
     int line;               /* line of 'p' */
     const char *line_start; /* first byte of that line */
     struct sr_error *err;
@@ -125,8 +131,11 @@ describe_char(const struct parser *ps, char *buf, size_t size)
     if (c < 0) {
         return "end of file";
     }
-    if (c == '\n' || c == '\r') {
+    if (c == '\n' || (c == '\r' && peek(ps, 1) == '\n')) {
         return "end of line";
+    }
+    if (c == '\r') {
+        return "a carriage return not followed by a line feed";
     }
     if (c < 0x20 || c == 0x7F) {
         snprintf(buf, size, "control character U+%04X", c);
@@ -664,6 +673,9 @@ parse_key(struct parser *ps, struct key *k)
         }
         ps->p++;
         skip_ws(ps);
+        if (k->n >= TOML_MAX_DEPTH) {
+            return FAIL(ps, "a dotted key of more than %d parts", TOML_MAX_DEPTH);
+        }
         if (parse_simple_key(ps, k) < 0) {
             return -1;
         }
@@ -1014,7 +1026,7 @@ void
 toml_datetime_format(const struct toml_datetime *dt, enum toml_type type,
                      char *buf, size_t size)
 {
-    char date[32] = "", time[64] = "", off[24] = "";
+    char date[64] = "", time[96] = "", off[48] = "";
 
     if (type != TOML_TIME_LOCAL) {
         snprintf(date, sizeof date, "%04d-%02d-%02d", dt->year, dt->month,
@@ -1071,20 +1083,43 @@ parse_number_or_date(struct parser *ps, struct toml_value *v)
 static struct toml_value *parse_value(struct parser *ps);
 static int parse_keyval(struct parser *ps, struct toml_value *table);
 
+/* Marks a finished array or inline table, and what it holds, as frozen.
+ * Arrays and inline tables inside it froze when they finished, so the walk
+ * stops at them: each value is visited once, however deep the nesting
+ * (only the tables of dotted keys inside an inline table are new here). */
 static void
 freeze(struct toml_value *v)
 {
     if (v->type == TOML_TABLE) {
         v->flags |= TF_INLINE;
         for (size_t i = 0; i < v->u.t.n; i++) {
-            freeze(v->u.t.items[i].val);
+            struct toml_value *c = v->u.t.items[i].val;
+
+            if (!(c->flags & (TF_INLINE | AF_STATIC))) {
+                freeze(c);
+            }
         }
     } else if (v->type == TOML_ARRAY) {
         v->flags |= AF_STATIC;
         for (size_t i = 0; i < v->u.a.n; i++) {
-            freeze(v->u.a.items[i]);
+            struct toml_value *c = v->u.a.items[i];
+
+            if (!(c->flags & (TF_INLINE | AF_STATIC))) {
+                freeze(c);
+            }
         }
     }
+}
+
+/* Enters an array or inline table; fails past TOML_MAX_DEPTH. */
+static int
+enter(struct parser *ps)
+{
+    if (++ps->depth > TOML_MAX_DEPTH) {
+        return FAIL(ps, "arrays and inline tables nested deeper than %d levels",
+                    TOML_MAX_DEPTH);
+    }
+    return 0;
 }
 
 static int
@@ -1093,6 +1128,9 @@ parse_array(struct parser *ps, struct toml_value *arr)
     char buf[40];
 
     arr->type = TOML_ARRAY;
+    if (enter(ps) < 0) {
+        return -1;
+    }
     ps->p++; /* '[' */
     for (;;) {
         struct toml_value *item;
@@ -1122,6 +1160,7 @@ parse_array(struct parser *ps, struct toml_value *arr)
                         describe_char(ps, buf, sizeof buf));
         }
     }
+    ps->depth--;
     freeze(arr);
     return 0;
 }
@@ -1132,10 +1171,14 @@ parse_inline_table(struct parser *ps, struct toml_value *tab)
     char buf[40];
 
     tab->type = TOML_TABLE;
+    if (enter(ps) < 0) {
+        return -1;
+    }
     ps->p++; /* '{' */
     skip_ws(ps);
     if (peek(ps, 0) == '}') {
         ps->p++;
+        ps->depth--;
         freeze(tab);
         return 0;
     }
@@ -1166,6 +1209,7 @@ parse_inline_table(struct parser *ps, struct toml_value *tab)
                         describe_char(ps, buf, sizeof buf));
         }
     }
+    ps->depth--;
     freeze(tab);
     return 0;
 }

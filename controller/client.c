@@ -230,7 +230,7 @@ ctl_client_switches(struct ctl_client *c, uint64_t **dpids, size_t *n, struct sr
         rc = c->kind == CTL_KIND_RYU ? ctl_ryu_parse_switches(sr_buf_cstr(&body), dpids, n, err)
                                      : ctl_odl_parse_nodes(sr_buf_cstr(&body), dpids, n, err);
     }
-    if (rc == 0) {
+    if (rc == 0 && *n) {
         qsort(*dpids, *n, sizeof **dpids, cmp_u64);
     }
     free(url);

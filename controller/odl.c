@@ -15,7 +15,7 @@
 /* Member 'name' of 'obj', written with or without a module prefix
  * ("node", "opendaylight-inventory:node"). */
 static json_t *
-member(const json_t *obj, const char *name)
+member(json_t *obj, const char *name)
 {
     const char *key;
     json_t *v;
@@ -27,7 +27,7 @@ member(const json_t *obj, const char *name)
     if ((v = json_object_get(obj, name)) || (v = json_object_get(obj, local))) {
         return v;
     }
-    json_object_foreach((json_t *) obj, key, v) {
+    json_object_foreach(obj, key, v) {
         const char *colon = strchr(key, ':');
 
         if (colon && !strcmp(colon + 1, local)) {
@@ -38,10 +38,10 @@ member(const json_t *obj, const char *name)
 }
 
 static bool
-u64_at(const json_t *obj, const char *path, uint64_t *out)
+u64_at(json_t *obj, const char *path, uint64_t *out)
 {
     char part[96];
-    const json_t *v = obj;
+    json_t *v = obj;
 
     /* 'path' is dotted: "packets.received" is packets -> received. */
     while (*path && v) {

@@ -22,6 +22,7 @@
 #include "files.h"
 #include "log.h"
 #include "proc.h"
+#include "services.h"
 #include "util.h"
 
 /* ---- traffic agents ---- */
@@ -73,10 +74,33 @@ sim_runtime_agents_start(struct sim_runtime *rt, const char *program, const char
 int
 sim_runtime_agents_stop(struct sim_runtime *rt, struct sr_error *err)
 {
-    int rc = sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, NULL, err);
+    json_t *answer = NULL, *failed, *v;
+    const char *host;
+    int rc = sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, &answer, err);
 
     rt_remove_agent_sockets();
+    if (rc < 0) {
+        return rc;
+    }
+    failed = json_object_get(answer, "failed");
+    json_object_foreach(failed, host, v) {
+        rc = rt_agent_exit_error(rt, host, (int) json_integer_value(v), err);
+        break; /* the first one is enough to say why */
+    }
+    json_decref(answer);
     return rc;
+}
+
+int
+rt_agent_exit_error(struct sim_runtime *rt, const char *host, int status, struct sr_error *err)
+{
+    return sr_error_set(err, status == SR_AGENT_EXIT_DISK_FULL ? SR_ENOSPC : SR_EIO,
+                        "the traffic agent of %s %s (see %s/traffic/%s.log)", host,
+                        status == SR_AGENT_EXIT_DISK_FULL
+                            ? "could not write its KPI records: the disk is full"
+                        : status == SR_AGENT_EXIT_WRITE ? "could not write its KPI records"
+                                                        : "exited before its time",
+                        rt->dir, host);
 }
 
 int

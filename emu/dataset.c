@@ -27,10 +27,10 @@ versions(void)
             size_t n = strcspn(p, "\n"), sp = strcspn(p, " ");
 
             if (sp < n) {
-                char name[64];
+                char *name = xstrndup(p, sp);
 
-                snprintf(name, sizeof name, "%.*s", (int) sp, p);
                 json_object_set_new(v, name, json_stringn(p + sp + 1, n - sp - 1));
+                free(name);
             }
             p += n + (p[n] == '\n');
         }

@@ -187,7 +187,7 @@ link_of(void *ctx, const char *name, struct flt_link_info *out)
 
     for (size_t i = 0; i < t->nlink; i++) {
         const struct topo_link *l = &t->link[i];
-        char fwd[40], rev[40];
+        char fwd[2 * TOPO_NAME_MAX + 2], rev[2 * TOPO_NAME_MAX + 2];
 
         if (l->kind == TOPO_LINK_HOST) {
             continue;

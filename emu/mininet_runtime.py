@@ -35,7 +35,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+
+# simtraffic's exit statuses when it cannot write its KPI records
+# (common/services.h: SR_AGENT_EXIT_*).
+AGENT_EXIT_DISK_FULL = 3
+AGENT_EXIT_WRITE = 4
 
 # A tiny TCP listener run on every server, so readiness can check that each
 # user reaches a server over TCP before simtraffic exists.
@@ -69,15 +75,34 @@ class Runtime(object):
         self.stopped_switches = set()
         self.listeners = []
         self.spawned = []
-        self.agents = []
+        self.agents = []            # (host name, Popen)
         self.cut_off = {}
+        self.send_lock = threading.Lock()
+        self.watcher = None
 
     def send(self, obj):
-        try:
-            self.proto.write(json.dumps(obj, sort_keys=True) + '\n')
-            self.proto.flush()
-        except OSError:
-            pass    # simrun is gone; the network is stopped on the way out
+        # Answers come from the main loop, events also from the agent
+        # watcher: one line at a time.
+        with self.send_lock:
+            try:
+                self.proto.write(json.dumps(obj, sort_keys=True) + '\n')
+                self.proto.flush()
+            except OSError:
+                pass    # simrun is gone; the network is stopped on the way out
+
+    def watch_agents(self):
+        """Reports an agent that exits on its own while the run goes on
+        (it could not write its KPI records, or it crashed): simrun stops
+        the run rather than keep traffic whose records are lost."""
+        reported = set()
+        while True:
+            time.sleep(0.5)
+            for name, proc in list(self.agents):
+                status = proc.poll()
+                if status is not None and id(proc) not in reported:
+                    reported.add(id(proc))
+                    self.send({'event': 'agent_exit', 'host': name,
+                               'status': status})
 
     def build(self):
         from mininet.net import Mininet
@@ -241,24 +266,30 @@ class Runtime(object):
                     '--log', os.path.join(folder, host.name + '.log')]
             if msg.get('control'):
                 argv += ['--control', os.path.join(msg['control'], host.name + '.ctl')]
-            self.agents.append(host.popen(argv, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
+            self.agents.append((host.name, host.popen(argv, stdout=subprocess.DEVNULL,
+                                                      stderr=subprocess.DEVNULL)))
+        if self.watcher is None:
+            self.watcher = threading.Thread(target=self.watch_agents, daemon=True)
+            self.watcher.start()
         return {'agents': len(self.agents)}
 
     def do_agents_stop(self, msg):
-        for proc in self.agents:
+        agents, self.agents = self.agents, []
+        for _name, proc in agents:
             if proc.poll() is None:
                 proc.terminate()
         deadline = time.time() + 5
-        for proc in self.agents:
+        for _name, proc in agents:
             try:
                 proc.wait(max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        stopped = len(self.agents)
-        self.agents = []
-        return {'stopped': stopped}
+        # SIGTERM is how they are asked to stop: 0 then; anything else is
+        # theirs to explain (SR_AGENT_EXIT_* when a KPI write failed).
+        failed = dict((name, proc.returncode) for name, proc in agents
+                      if proc.returncode not in (0, -signal.SIGTERM))
+        return {'stopped': len(agents), 'failed': failed}
 
     def do_tcpcheck(self, msg):
         timeout = int(msg.get('timeout', 2))

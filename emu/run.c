@@ -17,6 +17,7 @@
 
 #include "collector.h"
 #include "dataset.h"
+#include "files.h"
 #include "faultenv.h"
 #include "log.h"
 #include "proc.h"
@@ -53,6 +54,7 @@ struct exec {
     double wall0;
     bool progress;
     bool died;                /* a child of the runtime failed */
+    struct sr_error werr;     /* the first failed write outside the collector */
     bool agents;              /* the traffic agents are running */
     struct sim_run_summary *sum;
     /* The link watch: since when no fault has been in the air, the last
@@ -68,13 +70,19 @@ struct exec {
 #define WATCH_EVERY_S 10.0
 #define WATCH_SETTLE_S 15.0
 
-/* Writes 'o' (consumed) as a line of faults.jsonl, at once. */
+/* Writes 'o' (consumed) as a line of faults.jsonl, at once.  A failed
+ * write stops the run (see 'werr'). */
 static void
 log_line(struct exec *x, json_t *o)
 {
-    json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    fputc('\n', x->log);
-    fflush(x->log);
+    if (!x->werr.code && (json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 ||
+                          fputc('\n', x->log) == EOF || fflush(x->log) != 0)) {
+        int e = errno ? errno : EIO;
+
+        sr_error_set(&x->werr, sr_write_code(e), "cannot write '%s/faults.jsonl': %s%s",
+                     x->sum->dir, strerror(e),
+                     sr_write_code(e) == SR_ENOSPC ? " (the disk is full)" : "");
+    }
     json_decref(o);
 }
 
@@ -413,12 +421,17 @@ tick(void *ctx, struct collector *c, long k, double t_s)
         fflush(stderr);
     }
     rc = sim_runtime_watch(x->fe.rt, 0, &err);
+    if (rc < 0 && err.code == SR_ENOSPC) {
+        /* An agent could not write its records: as a failed write of ours. */
+        x->werr = err;
+        return false;
+    }
     if (rc < 0) {
         SR_ERR("%s", err.msg);
         x->died = true;
         return false;
     }
-    return rc == 0;
+    return rc == 0 && !x->werr.code;
 }
 
 /* simtraffic lives beside simrun. */
@@ -484,11 +497,20 @@ stop_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
 
     if (x->agents) {
         if (sim_runtime_agents_stop(rt, &err) < 0) {
+            /* An agent that could not write its KPI records says so by
+             * its exit status: the records are incomplete. */
             SR_WARN("stopping the traffic agents: %s", err.msg);
+            if (!x->werr.code && (err.code == SR_ENOSPC || err.code == SR_EIO)) {
+                x->werr = err;
+            }
         }
+        sr_error_clear(&err);
         n = sim_gather_kpis(plan, folder, out, counts, &err);
         if (n < 0) {
             SR_WARN("%s", err.msg);
+            if (!x->werr.code) {
+                x->werr = err;
+            }
         }
         col_manifest_set(x->col, "traffic", json_pack("{s:b, s:I, s:O, s:s}", "generated", 1,
                                                       "records", (json_int_t) (n > 0 ? n : 0),
@@ -515,7 +537,7 @@ sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
 {
     const struct scn_controller *c = &scn->controller;
     char *url_user = NULL, *url_password = NULL;
-    const char *env = getenv("SIMRUN_CONTROLLER_PASSWORD");
+    char *env = getenv("SIMRUN_CONTROLLER_PASSWORD");
 
     memset(cred, 0, sizeof *cred);
     if (c->kind == SCN_CTL_EMBEDDED) {
@@ -548,7 +570,7 @@ sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
     }
     /* Read once; no child of simrun inherits it (see sr_spawn). */
     if (env) {
-        explicit_bzero((char *) env, strlen(env));
+        explicit_bzero(env, strlen(env));
         unsetenv("SIMRUN_CONTROLLER_PASSWORD");
     }
     if ((cred->user || cred->password) && sr_url_is_plain_remote(cred->url) &&
@@ -572,6 +594,37 @@ sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
     return 1;
 }
 
+void
+sim_run_summary_release(struct sim_run_summary *sum)
+{
+    free(sum->dir);
+    sum->dir = NULL;
+}
+
+/* Fills the summary's counts from the manifest the collector wrote last. */
+static void
+summary_from_manifest(struct sim_run_summary *sum)
+{
+    char *mpath = xasprintf("%s/manifest.json", sum->dir);
+    json_t *m = json_load_file(mpath, 0, NULL), *v;
+    const char *label;
+    size_t used = 0;
+
+    sum->rows = (long) json_integer_value(json_object_get(json_object_get(m, "rows"), "samples"));
+    json_object_foreach(json_object_get(m, "rows_per_label"), label, v) {
+        int w = snprintf(sum->labels + used, sizeof sum->labels - used, "%s%s %lld",
+                         used ? ", " : "", label, (long long) json_integer_value(v));
+
+        if (w < 0 || (size_t) w >= sizeof sum->labels - used) {
+            break;
+        }
+        used += (size_t) w;
+    }
+    sum->gaps = (long) json_array_size(json_object_get(m, "gaps"));
+    json_decref(m);
+    free(mpath);
+}
+
 int
 sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_run_summary *sum,
         struct sr_error *err)
@@ -587,15 +640,15 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     struct col_switch *sws = NULL;
     struct col_fault *faults = NULL;
     char *path;
-    int rc = 0, sig;
+    int rc = 0, sig = 0, crc;
 
     memset(sum, 0, sizeof *sum);
     sum->status = "failed";
     rt = sim_runtime_up(plan, &o->runtime, err);
     if (!rt) {
-        return -1;
+        return -err->code;
     }
-    snprintf(sum->dir, sizeof sum->dir, "%s", sim_runtime_dir(rt));
+    sum->dir = xstrdup(sim_runtime_dir(rt));
     sum->ready_s = sim_runtime_ready_s(rt);
     SR_INFO("ready in %.1f s", sum->ready_s);
     if (o->runtime.external) {
@@ -608,7 +661,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     ctl = ctl_client_new(&cfg, err);
     if (!ctl) {
         sim_runtime_down(rt);
-        return -1;
+        return -err->code;
     }
     sim_faultenv_init(&x.fe, rt, ctl);
     /* Fault writes are few and must not be lost: their own retries. */
@@ -631,19 +684,21 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
                                          p->ntouched, !strcmp(p->e->target, "all") };
     }
     co.dir = sum->dir;
-    co.manifest = sim_manifest_base(plan, sim_runtime_controller_kind(rt), cfg.url);
+    co.manifest = sim_manifest_base(plan, sim_runtime_controller_kind(rt),
+                                    sim_runtime_public_url(rt));
     json_object_set_new(co.manifest, "traffic", json_pack("{s:b}", "generated", 0));
     json_object_set_new(co.manifest, "ready_s", json_real(round(sum->ready_s * 10) / 10));
     sws = sim_col_switches(plan);
     x.col = x.fe.env.ctl ? col_new(&co, sws, plan->topo->nsw, faults, x.neps, ctl, err) : NULL;
+    if (!x.col) {
+        rc = -err->code;
+        goto out;
+    }
     path = xasprintf("%s/faults.jsonl", sum->dir);
-    x.log = fopen(path, "w");
+    x.log = sr_fopen_new(path, false, err);
     free(path);
-    if (!x.col || !x.log) {
-        if (x.col || !err->code) {
-            sr_error_set(err, SR_EIO, "cannot write faults.jsonl in '%s'", sum->dir);
-        }
-        rc = -1;
+    if (!x.log) {
+        rc = -err->code;
         goto out;
     }
     x.progress = !o->quiet && isatty(2);
@@ -651,9 +706,16 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     SR_INFO("running for %.0f s (warm-up %.0f s, %zu fault episode%s)",
             (double) plan->duration_ms / 1000.0, (double) scn->warmup_ms / 1000.0, x.neps,
             x.neps == 1 ? "" : "s");
-    sig = col_run(x.col, (double) plan->duration_ms / 1000.0, tick, &x);
+    crc = col_run(x.col, (double) plan->duration_ms / 1000.0, tick, &x);
+    sig = crc > 0 ? crc : 0;
+    if (crc < 0 && !x.werr.code) {
+        x.werr = *col_write_error(x.col);
+    }
     if (x.progress) {
         fputc('\n', stderr);
+    }
+    if (x.werr.code) {
+        SR_ERR("%s: stopping the run", x.werr.msg);
     }
     if (x.links_lost) {
         char *msg = xasprintf("with no fault in the air the controller lost links at %.0f s "
@@ -667,7 +729,9 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     /* A run cut short still restores what it broke before it tears down. */
     for (size_t i = 0; i < x.neps; i++) {
         if (x.eps[i].state == EP_ACTIVE) {
-            revert(&x, &x.eps[i], sig ? " (the run was interrupted)" : " (the run ended)");
+            revert(&x, &x.eps[i], sig              ? " (the run was interrupted)"
+                                  : x.werr.code ? " (the run stopped: a write failed)"
+                                                : " (the run ended)");
         }
     }
     /* Slow faults: wait until they are gone, or their time is up. */
@@ -681,41 +745,26 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         sig = sr_signals_pending();
     }
     stop_agents(&x, plan, rt, sum->dir);
-    sum->status = sig ? "interrupted" : x.died ? "failed" : "complete";
-    rc = sig ? sig : x.died ? -1 : 0;
-    if (rc < 0) {
-        sr_error_set(err, SR_EIO, "the network failed during the run (see the log above)");
+    if (x.werr.code) {
+        col_warn(x.col, x.werr.msg);
+        sum->status = "failed";
+        rc = sr_error_set(err, x.werr.code, "%s", x.werr.msg);
+    } else {
+        sum->status = sig ? "interrupted" : x.died ? "failed" : "complete";
+        rc = sig ? sig : x.died ? -SR_EIO : 0;
+        if (rc < 0) {
+            sr_error_set(err, SR_EIO, "the network failed during the run (see the log above)");
+        }
     }
 
 out:
     if (x.col) {
-        char *mpath = xasprintf("%s/manifest.json", sum->dir);
-        json_t *m;
-
         col_finish(x.col, sum->status);
-        m = json_load_file(mpath, 0, NULL);
-        sum->rows = (long) json_integer_value(json_object_get(json_object_get(m, "rows"), "samples"));
-        {
-            const char *label;
-            json_t *v;
-            size_t used = 0;
-
-            json_object_foreach(json_object_get(m, "rows_per_label"), label, v) {
-                int w = snprintf(sum->labels + used, sizeof sum->labels - used, "%s%s %lld",
-                                 used ? ", " : "", label, (long long) json_integer_value(v));
-
-                if (w < 0 || (size_t) w >= sizeof sum->labels - used) {
-                    break;
-                }
-                used += (size_t) w;
-            }
-        }
-        sum->gaps = (long) json_array_size(json_object_get(m, "gaps"));
-        json_decref(m);
-        free(mpath);
+        summary_from_manifest(sum);
     }
-    if (x.log) {
-        fclose(x.log);
+    if (x.log && sr_fclose_checked(x.log, "faults.jsonl", NULL) < 0 && rc >= 0) {
+        rc = sr_error_set(err, SR_EIO, "cannot write '%s/faults.jsonl'", sum->dir);
+        sum->status = "failed";
     }
     for (size_t i = 0; i < x.neps; i++) {
         flt_run_free(x.eps[i].run);

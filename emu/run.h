@@ -40,7 +40,7 @@ int sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
 
 /* What a run reports at its end. */
 struct sim_run_summary {
-    char dir[512];
+    char *dir;                /* the run directory (release the summary) */
     double ready_s;
     long sweeps, rows, gaps;
     char labels[256];         /* "normal 2100, drop_service 900" */
@@ -50,8 +50,12 @@ struct sim_run_summary {
 };
 
 /* Runs 'plan'.  Returns 0 when the run completed, the signal number when a
- * signal ended it (files stay valid), or a negative code with 'err' filled.
- * '*sum' is filled in every case where the network came up. */
+ * signal ended it (files stay valid), or a negative code with 'err' filled:
+ * SR_ENOSPC when a write of the dataset failed on a full disk (the run
+ * stops, reverts its fault and tears down; status "failed").  '*sum' is
+ * filled in every case where the network came up (sum->dir set); release
+ * it with sim_run_summary_release(). */
+void sim_run_summary_release(struct sim_run_summary *sum);
 int sim_run(const struct sim_plan *plan, const struct sim_run_opts *o,
             struct sim_run_summary *sum, struct sr_error *err);
 

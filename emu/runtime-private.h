@@ -33,6 +33,7 @@ struct sim_runtime {
     struct sr_proc ctl, mn;
     struct sr_buf script;     /* net.py as written, checked before it runs */
     bool mn_started;          /* the Mininet script reported the network started */
+    struct sr_error agent_err; /* an agent exited during the run (agent_exit event) */
     struct sr_buf line;       /* bytes of the Mininet script's output not yet a line */
     int next_id;
     int lock_fd;
@@ -63,6 +64,10 @@ int rt_wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err)
 int rt_command(struct sim_runtime *rt, json_t *cmd, double timeout_s, bool interruptible,
                json_t **answer, struct sr_error *err);
 double rt_deadline_left_ms(double deadline);
+
+/* The error for an agent that exited with 'status' (agents.c). */
+int rt_agent_exit_error(struct sim_runtime *rt, const char *host, int status,
+                        struct sr_error *err);
 
 /* Removes AGENTS_DIR and the sockets in it (agents.c). */
 void rt_remove_agent_sockets(void);

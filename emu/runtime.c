@@ -492,6 +492,10 @@ note_event(struct sim_runtime *rt, json_t *msg)
     if (event && !strcmp(event, "error")) {
         SR_WARN("the Mininet script reports: %s",
                 or_default(json_string_value(json_object_get(msg, "error")), "?"));
+    } else if (event && !strcmp(event, "agent_exit") && !rt->agent_err.code) {
+        rt_agent_exit_error(rt, or_default(json_string_value(json_object_get(msg, "host")), "?"),
+                            (int) json_integer_value(json_object_get(msg, "status")),
+                            &rt->agent_err);
     } else if (event && !strcmp(event, "started")) {
         json_t *sec = json_object_get(msg, "seconds");
 
@@ -834,6 +838,10 @@ sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err)
 
         if (sr_signals_pending()) {
             return sr_signals_pending();
+        }
+        if (rt->agent_err.code) {
+            *err = rt->agent_err;
+            return -err->code;
         }
         if (rt->ctl.pid > 0 && sr_proc_exited(rt->ctl.pid, &status)) {
             char why[96];

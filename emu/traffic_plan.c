@@ -155,7 +155,10 @@ sim_gather_kpis(const struct sim_plan *plan, const char *dir, const char *out, j
         char *text = sr_read_file(path, NULL);
 
         free(path);
-        for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        char *save = NULL;
+
+        for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+             line = strtok_r(NULL, "\n", &save)) {
             json_t *j = json_loads(line, 0, NULL);
             const char *svc = json_string_value(json_object_get(j, "service"));
 
@@ -171,7 +174,9 @@ sim_gather_kpis(const struct sim_plan *plan, const char *dir, const char *out, j
         }
         free(text);
     }
-    qsort(recs, n, sizeof *recs, cmp_rec);
+    if (n) {
+        qsort(recs, n, sizeof *recs, cmp_rec);
+    }
     f = fopen(out, "w");
     for (size_t i = 0; f && i < n; i++) {
         fprintf(f, "%s\n", recs[i].line);

@@ -1,7 +1,8 @@
 /* The fault catalogue: the original system's eleven faults under stable
- * names, then the ones simrun adds.  Inject, verify and revert live beside
- * this table, one file per family, as the runtime grows them. */
-#include "faults.h"
+ * names, then the ones simrun adds.  Each entry points at its operations
+ * (inject, verify and watch, revert), which live beside this table, one
+ * file per family (see faults-private.h). */
+#include "faults-private.h"
 
 #include <string.h>
 
@@ -10,41 +11,54 @@
 static const struct flt_type types[] = {
     { "heavy_streaming_host", 1, FLT_FAMILY_TRAFFIC, FLT_TARGET_USER,
       "user:random", FLT_P_STREAMS, 0,
-      "one host pulls many video streams" },
+      "one host pulls many video streams", &flt_traffic_ops, &flt_traffic_heavy, NULL },
     { "congestion", 2, FLT_FAMILY_TRAFFIC, FLT_TARGET_NONE, "all",
-      FLT_P_FACTOR, 0, "every host raises every service" },
+      FLT_P_FACTOR, 0, "every host raises every service", &flt_traffic_ops,
+      &flt_traffic_congestion, NULL },
     { "link_down", 3, FLT_FAMILY_NETWORK, FLT_TARGET_LINK, "link:core-random",
-      0, 0, "a link between two switches fails" },
+      0, 0, "a link between two switches fails", &flt_link_down_ops, NULL, NULL },
     { "switch_down", 4, FLT_FAMILY_NETWORK, FLT_TARGET_SWITCH, "core:random",
-      0, 0, "a switch stops" },
+      0, 0, "a switch stops", &flt_switch_down_ops, NULL, NULL },
     { "server_down", 5, FLT_FAMILY_NETWORK, FLT_TARGET_SERVER, "server:random",
-      0, 0, "a datacenter server goes down" },
+      0, 0, "a datacenter server goes down", &flt_host_down_ops, NULL, NULL },
     { "flow_output_changed", 6, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH,
       "core:busiest", 0, 0,
-      "every flow of a switch has its output port rewritten" },
+      "every flow of a switch has its output port rewritten", &flt_flow_ops,
+      &flt_rw_output, NULL },
     { "flow_inport_changed", 7, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH,
       "core:busiest", 0, 0,
-      "every flow of a switch has its in-port match rewritten" },
+      "every flow of a switch has its in-port match rewritten", &flt_flow_ops,
+      &flt_rw_inport, NULL },
     { "flow_idle_timeout", 8, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH_OR_ALL, "all",
-      FLT_P_TIMEOUT, 0, "an idle timeout is added to the flows" },
+      FLT_P_TIMEOUT, 0, "an idle timeout is added to the flows", &flt_flow_ops, &flt_rw_idle,
+      NULL },
     { "flow_hard_timeout", 9, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH_OR_ALL, "all",
-      FLT_P_TIMEOUT, 0, "a hard timeout is added to the flows" },
+      FLT_P_TIMEOUT, 0, "a hard timeout is added to the flows", &flt_flow_ops, &flt_rw_hard,
+      NULL },
     { "flows_deleted", 10, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest",
-      0, 0, "every flow of a switch but the table-miss entry is deleted" },
+      0, 0, "every flow of a switch but the table-miss entry is deleted", &flt_flow_ops,
+      &flt_rw_deleted, NULL },
     { "lldp_drop", 11, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest", 0,
-      0, "a switch drops every LLDP packet (ethertype 0x88cc)" },
+      0, "a switch drops every LLDP packet (ethertype 0x88cc)", &flt_rule_ops, &flt_rules_lldp,
+      "Ryu's link discovery (ryu.topology.switches) installs its own LLDP rule at the "
+      "highest priority, 65535, so no drop rule can outrank it (simrun's embedded "
+      "controller turns that rule off)" },
     { "drop_service", 0, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest",
       FLT_P_SERVICE, FLT_P_SERVICE,
-      "a high-priority rule drops one service's traffic" },
+      "a high-priority rule drops one service's traffic", &flt_rule_ops, &flt_rules_service,
+      NULL },
     { "blackhole_host", 0, FLT_FAMILY_FLOW, FLT_TARGET_HOST, "server:random",
-      0, 0, "everything sent to one host is dropped at its switch" },
+      0, 0, "everything sent to one host is dropped at its switch", &flt_rule_ops,
+      &flt_rules_blackhole, NULL },
     { "rate_limit", 0, FLT_FAMILY_FLOW, FLT_TARGET_SWITCH, "core:busiest",
-      FLT_P_RATE, 0, "an OpenFlow meter limits a switch's traffic" },
+      FLT_P_RATE, 0, "an OpenFlow meter limits a switch's traffic", &flt_flow_ops,
+      &flt_rw_meter, NULL },
     { "forwarding_loop", 0, FLT_FAMILY_FLOW, FLT_TARGET_LINK,
       "link:core-random", 0, 0,
-      "rules bounce traffic between the two switches of a link" },
+      "rules bounce traffic between the two switches of a link", &flt_rule_ops, &flt_rules_loop,
+      NULL },
     { "controller_down", 0, FLT_FAMILY_CONTROLLER, FLT_TARGET_NONE, "all", 0,
-      0, "the controller stops or loses its switches" },
+      0, "the controller stops or loses its switches", &flt_controller_down_ops, NULL, NULL },
 };
 
 const struct flt_type *
@@ -109,10 +123,5 @@ flt_is_service(const char *name)
 const char *
 flt_controller_limit(const struct flt_type *type, const char *kind)
 {
-    if (!strcmp(kind, "ryu") && !strcmp(type->name, "lldp_drop")) {
-        return "Ryu's link discovery (ryu.topology.switches) installs its own LLDP rule at the "
-               "highest priority, 65535, so no drop rule can outrank it (simrun's embedded "
-               "controller turns that rule off)";
-    }
-    return NULL;
+    return !strcmp(kind, "ryu") ? type->ryu_limit : NULL;
 }

@@ -43,6 +43,11 @@ enum {
     FLT_P_FACTOR = 1 << 4,  /* factor = 4 */
 };
 
+struct flt_ops;
+
+/* One fault type: an entry of the catalogue (catalog.c).  Its steps are
+ * 'ops' (see faults-private.h), with the family's 'detail' (what a flow
+ * fault makes of each flow, which rules a rule fault adds ...). */
 struct flt_type {
     const char *name;
     int seed_id;        /* 1..11 for the original system, 0 for new ones */
@@ -52,6 +57,10 @@ struct flt_type {
     unsigned params;    /* FLT_P_* accepted */
     unsigned required;  /* FLT_P_* that must be given */
     const char *summary;
+    const struct flt_ops *ops;
+    const void *detail;
+    /* Why Ryu cannot carry it out, or NULL. */
+    const char *ryu_limit;
 };
 
 /* The catalogue, in a stable order (seed ids first). */
@@ -79,6 +88,10 @@ struct flt_spec {
     int64_t rate_kbps;      /* FLT_P_RATE */
     int64_t streams;        /* FLT_P_STREAMS */
     int64_t factor;         /* FLT_P_FACTOR */
+    /* Rules the fault adds carry these, as a faulty application's rules
+     * carry its own (0: FLT_COOKIE / FLT_PRIORITY). */
+    uint64_t cookie;
+    uint32_t priority;
 };
 
 /* Names the timeline can pick targets from, all owned by the caller. */

@@ -1,6 +1,9 @@
 /* Fault timeline: target selectors, name checks, and campaign expansion. */
 #include "faults.h"
 
+/* Longer than any switch, host or link name ("a250s10000-a250s9999"). */
+#define TOPO_NAME_LEN_MAX 40
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,16 +141,26 @@ name_pools(enum flt_target_kind kind, const struct flt_world *w,
     }
 }
 
-/* Writes "b-a" for a link name "a-b" into 'buf'; false if not a link. */
+/* Writes "b-a" for a link name "a-b" into 'buf'; false if not a link or
+ * if it does not fit. */
 static bool
 reverse_link(const char *name, char *buf, size_t size)
 {
     const char *dash = strchr(name, '-');
+    size_t a, b;
 
     if (!dash || strchr(dash + 1, '-') || dash == name || !dash[1]) {
         return false;
     }
-    snprintf(buf, size, "%s-%.*s", dash + 1, (int) (dash - name), name);
+    a = (size_t) (dash - name);
+    b = strlen(dash + 1);
+    if (a + b + 2 > size) {
+        return false;
+    }
+    memcpy(buf, dash + 1, b);
+    buf[b] = '-';
+    memcpy(buf + b + 1, name, a);
+    buf[a + b + 1] = '\0';
     return true;
 }
 
@@ -180,12 +193,22 @@ nearest_name(const struct choice *c, const char *name)
     for (size_t p = 0; p < c->npools; p++) {
         total += c->pools[p].n;
     }
-    if (total > 20000) {
-        return NULL; /* not worth the time for huge topologies */
+    /* Names are short: a long target cannot be a typo of one, and a name
+     * whose length differs by more than the distance allowed cannot be
+     * the one meant (checked before the quadratic distance). */
+    size_t len = strlen(name);
+
+    if (total > 20000 || len > TOPO_NAME_LEN_MAX) {
+        return NULL;
     }
     for (size_t p = 0; p < c->npools; p++) {
         for (size_t i = 0; i < c->pools[p].n; i++) {
-            size_t d = sr_edit_distance(name, c->pools[p].names[i]);
+            size_t other = strlen(c->pools[p].names[i]), d;
+
+            if ((len > other ? len - other : other - len) > 2) {
+                continue;
+            }
+            d = sr_edit_distance(name, c->pools[p].names[i]);
 
             if (d < best_d) {
                 best_d = d;
@@ -386,7 +409,7 @@ campaign_spec(const struct flt_type *type, int64_t at, int64_t len,
 
     memset(spec, 0, sizeof *spec);
     spec->type = type;
-    spec->target = (char *) type->default_target;
+    spec->target = xstrdup(type->default_target);
     spec->at_ms = at;
     spec->duration_ms = len;
     spec->timeout_ms = 5000;
@@ -394,7 +417,7 @@ campaign_spec(const struct flt_type *type, int64_t at, int64_t len,
     spec->streams = 8;
     spec->factor = 4;
     if (type->params & FLT_P_SERVICE) {
-        spec->service = (char *) services[sr_rng_below(rng, SR_ARRAY_SIZE(services))];
+        spec->service = xstrdup(services[sr_rng_below(rng, SR_ARRAY_SIZE(services))]);
     }
 }
 
@@ -407,6 +430,7 @@ flt_timeline_build(const struct flt_spec *specs, size_t nspecs,
     struct flt_timeline tl = { 0 };
     struct sr_rng rng;
     size_t cap = 0;
+    int rc;
 
     sr_rng_seed(&rng, seed, FLT_RNG_STREAM);
     for (size_t i = 0; i < nspecs; i++) {
@@ -433,7 +457,10 @@ flt_timeline_build(const struct flt_spec *specs, size_t nspecs,
                 len = draw_ms(&rng, campaign->length_min_ms,
                               campaign->length_max_ms);
                 campaign_spec(round[k], t, len, &rng, &spec);
-                if (add_episode(&tl, &cap, &spec, -1, world, &rng, err) < 0) {
+                rc = add_episode(&tl, &cap, &spec, -1, world, &rng, err);
+                free(spec.target);
+                free(spec.service);
+                if (rc < 0) {
                     free(round);
                     goto fail;
                 }
@@ -442,7 +469,9 @@ flt_timeline_build(const struct flt_spec *specs, size_t nspecs,
         }
         free(round);
     }
-    qsort(tl.ep, tl.n, sizeof *tl.ep, compare_episodes);
+    if (tl.n) {
+        qsort(tl.ep, tl.n, sizeof *tl.ep, compare_episodes); /* ep is NULL when empty */
+    }
     for (size_t i = 0; i < tl.n; i++) {
         tl.ep[i].id = (int) i + 1;
     }

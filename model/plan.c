@@ -83,6 +83,8 @@ build_world(struct sim_plan *p)
             continue;
         }
         name = xasprintf("%s-%s", topo_node_name(t, l->a), topo_node_name(t, l->b));
+        p->link_names = xrealloc(p->link_names, (p->nlink_names + 1) * sizeof *p->link_names);
+        p->link_names[p->nlink_names++] = name;
         if (l->kind == TOPO_LINK_CORE) {
             push_name(&w->core_links, &w->ncore_links, &cap[5], name);
         } else if (l->kind == TOPO_LINK_UPLINK) {
@@ -95,17 +97,14 @@ build_world(struct sim_plan *p)
 }
 
 static void
-free_world(struct flt_world *w)
+free_world(struct sim_plan *p)
 {
-    for (size_t i = 0; i < w->ncore_links; i++) {
-        free((char *) w->core_links[i]);
+    struct flt_world *w = &p->world;
+
+    for (size_t i = 0; i < p->nlink_names; i++) {
+        free(p->link_names[i]);
     }
-    for (size_t i = 0; i < w->nuplinks; i++) {
-        free((char *) w->uplinks[i]);
-    }
-    for (size_t i = 0; i < w->naccess_links; i++) {
-        free((char *) w->access_links[i]);
-    }
+    free(p->link_names);
     free(w->core);
     free(w->access);
     free(w->gateway);
@@ -123,7 +122,7 @@ sim_plan_free(struct sim_plan *p)
         return;
     }
     flt_timeline_release(&p->timeline);
-    free_world(&p->world);
+    free_world(p);
     topo_free(p->topo);
     free(p);
 }
@@ -213,7 +212,7 @@ cannot_do(const struct scenario *scn, const struct flt_type *t)
         return xasprintf("fault type '%s' raises the hosts' traffic, but [traffic] turns every "
                          "service off", t->name);
     }
-    if (!strcmp(t->name, "heavy_streaming_host") && !scn->traffic.video.enabled) {
+    if ((t->params & FLT_P_STREAMS) && !scn->traffic.video.enabled) {
         return xasprintf("fault type '%s' pulls video streams, but [traffic] turns video off",
                          t->name);
     }

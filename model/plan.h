@@ -17,6 +17,8 @@ struct sim_plan {
     struct topology *topo;
     int busiest;                /* core switch index, -1 if not needed */
     struct flt_world world;     /* arrays owned by the plan */
+    char **link_names;          /* the world's link names ("c1-c2"), owned */
+    size_t nlink_names;
     struct flt_timeline timeline;
     int64_t duration_ms;        /* final run length (a campaign may set it) */
 };

@@ -64,23 +64,43 @@ compare_diags(const void *a, const void *b)
     return (x->col > y->col) - (x->col < y->col);
 }
 
+/* Ties in position keep the order the messages were added in. */
+static int
+compare_diags_stable(const void *a, const void *b)
+{
+    const struct scn_diag *x = *(const struct scn_diag *const *) a;
+    const struct scn_diag *y = *(const struct scn_diag *const *) b;
+    int c = compare_diags(x, y);
+
+    return c ? c : (x > y) - (x < y);
+}
+
 char *
 scn_diags_format(struct scn_diags *d, const char *path)
 {
     struct sr_buf b = SR_BUF_INIT;
+    const struct scn_diag **order = xcalloc(d->n + 1, sizeof *order);
+    struct scn_diag *sorted = xcalloc(d->n + 1, sizeof *sorted);
 
-    /* Stable sort by position: insertion order breaks ties. */
-    for (size_t i = 1; i < d->n; i++) {
-        struct scn_diag tmp = d->items[i];
-        size_t j = i;
-
-        while (j > 0 && compare_diags(&d->items[j - 1], &tmp) > 0) {
-            d->items[j] = d->items[j - 1];
-            j--;
-        }
-        d->items[j] = tmp;
-    }
+    /* Stable sort by position in O(n log n): a file with tens of thousands
+     * of mistakes is answered at once. */
     for (size_t i = 0; i < d->n; i++) {
+        order[i] = &d->items[i];
+    }
+    qsort(order, d->n, sizeof *order, compare_diags_stable);
+    for (size_t i = 0; i < d->n; i++) {
+        sorted[i] = *order[i];
+    }
+    if (d->n) {
+        memcpy(d->items, sorted, d->n * sizeof *sorted);
+    }
+    free(sorted);
+    free(order);
+    for (size_t i = 0; i < d->n; i++) {
+        if (i == SCN_DIAGS_SHOWN && d->n > SCN_DIAGS_SHOWN + 1) {
+            sr_buf_printf(&b, "%s: ... and %zu more problems\n", path, d->n - i);
+            break;
+        }
         if (d->items[i].line > 0) {
             sr_buf_printf(&b, "%s:%d:%d: %s\n", path, d->items[i].line,
                           d->items[i].col, d->items[i].msg);
@@ -271,6 +291,11 @@ get_num(struct ctx *c, const struct toml_value *t, const char *key,
     double d;
 
     if (!v) {
+        return NULL;
+    }
+    if (v->type == TOML_FLOAT && !isfinite(v->u.f)) {
+        scn_diag_add(c->d, v->line, v->col, "'%s' in %s must be a finite number, not %s", key,
+                     where, isnan(v->u.f) ? "nan" : "inf");
         return NULL;
     }
     if (!number_of(v, &d)) {
@@ -529,8 +554,14 @@ read_topology(struct ctx *c, const struct toml_value *t, struct scn_topology *o)
         check_keys(c, access, "[topology.access]", access_keys);
         get_int(c, access, "networks", "[topology.access]", 0, 250, &o->access_networks);
         get_int(c, access, "switches", "[topology.access]", 1, 10000, &o->access_switches);
-        get_int(c, access, "m", "[topology.access]", 1, 100, &o->access_m);
         get_int(c, access, "hosts", "[topology.access]", 0, 60000, &o->hosts);
+        v = get_int(c, access, "m", "[topology.access]", 1, 100, &o->access_m);
+        if (v && o->access_m >= o->access_switches && o->access_switches > 1) {
+            scn_diag_add(c->d, v->line, v->col,
+                         "'m' in [topology.access] is %lld but must be below the number of "
+                         "switches of an access network (%lld)",
+                         (long long) o->access_m, (long long) o->access_switches);
+        }
         v = get_int(c, access, "uplinks", "[topology.access]", 1, 100, &o->uplinks);
         if (v && o->uplinks > o->access_switches) {
             scn_diag_add(c->d, v->line, v->col,
@@ -549,6 +580,21 @@ read_topology(struct ctx *c, const struct toml_value *t, struct scn_topology *o)
     if (link) {
         check_keys(c, link, "[topology.link]", link_keys);
         get_num(c, link, "bw_mbps", "[topology.link]", 0, 100000, &o->link_bw_mbps);
+    }
+    {
+        /* What one machine can run: said before anything is built, so a
+         * mistaken size gets an answer instead of hours of work or an
+         * exhausted memory. */
+        long long nsw = o->core_switches + o->access_networks * o->access_switches;
+        long long nhosts = o->access_networks * o->hosts + 3 * o->datacenters;
+
+        if (nsw > SCN_MAX_SWITCHES || nhosts > SCN_MAX_HOSTS) {
+            scn_diag_add(c->d, t->line, t->col,
+                         "this topology has %lld switches and %lld hosts; one machine runs "
+                         "at most %d switches and %d hosts (every switch is a userspace "
+                         "datapath, every host a namespace with a traffic agent)",
+                         nsw, nhosts, SCN_MAX_SWITCHES, SCN_MAX_HOSTS);
+        }
     }
 }
 
@@ -872,12 +918,25 @@ read_campaign(struct ctx *c, const struct toml_value *t, struct scenario *scn)
             }
         }
     }
-    get_int(c, t, "episodes", "[campaign]", 1, 100000, &episodes);
+    get_int(c, t, "episodes", "[campaign]", 1, SCN_MAX_EPISODES, &episodes);
     cp->episodes = (int) episodes;
     get_duration_range(c, t, "length", "[campaign]", 1 * MS_S, 24 * MS_H,
                        &cp->length_min_ms, &cp->length_max_ms);
     get_duration_range(c, t, "gap", "[campaign]", 1 * MS_S, 24 * MS_H,
                        &cp->gap_min_ms, &cp->gap_max_ms);
+    {
+        /* The longest the campaign can take must fit in a run's length. */
+        double worst = (double) cp->episodes *
+                       (double) (cp->length_max_ms + cp->gap_max_ms) / (double) MS_H;
+
+        if (worst > (double) SCN_MAX_DURATION_H) {
+            scn_diag_add(c->d, t->line, t->col,
+                         "[campaign] of %d episodes of up to %.0f s plus gaps of up to %.0f s "
+                         "can take %.0f hours; a run lasts at most %d hours",
+                         cp->episodes, (double) cp->length_max_ms / 1000.0,
+                         (double) cp->gap_max_ms / 1000.0, worst, SCN_MAX_DURATION_H);
+        }
+    }
 }
 
 static void
@@ -985,7 +1044,7 @@ scenario_parse(const char *path, const char *text, size_t len,
     get_str(&c, root, "description", "the top level", &s->description);
     get_int(&c, root, "seed", "the top level", 0, INT64_MAX, &seed);
     s->seed = (uint64_t) seed;
-    if (get_duration(&c, root, "duration", "the top level", 1 * MS_S, 1000 * MS_H,
+    if (get_duration(&c, root, "duration", "the top level", 1 * MS_S, SCN_MAX_DURATION_H * MS_H,
                      &s->duration_ms)) {
         s->duration_set = true;
     }

@@ -120,6 +120,14 @@ struct scenario *scenario_parse(const char *path, const char *text, size_t len,
                                 struct scn_diags *diags, struct sr_error *err);
 void scenario_free(struct scenario *s);
 
+/* What one machine runs, and what simrun accepts. */
+#define SCN_MAX_SWITCHES 1000
+#define SCN_MAX_HOSTS 2000
+#define SCN_MAX_EPISODES 10000
+#define SCN_MAX_DURATION_H 1000
+/* scn_diags_format() shows this many messages, then how many more. */
+#define SCN_DIAGS_SHOWN 200
+
 /* Appends a message; 'line' 0 means no position. */
 void scn_diag_add(struct scn_diags *d, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -27,7 +27,7 @@ enum topo_link_kind {
     TOPO_LINK_HOST,   /* host - switch */
 };
 
-#define TOPO_NAME_MAX 16
+#define TOPO_NAME_MAX 32
 
 struct topo_switch {
     char name[TOPO_NAME_MAX]; /* c3, a2s4 */

@@ -1,6 +1,8 @@
 /* simtraffic's event loop, timers, KPI writer and main. */
 #include "agent.h"
 
+#include "services.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -12,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -45,6 +48,7 @@ struct tr_agent {
     double load;              /* rate multiplier set through --control */
     struct video *video;      /* video.c's state */
     int control_fd;
+    int kpi_errno;            /* the first failed KPI write (the agent stops) */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -232,9 +236,16 @@ tr_kpi(struct tr_agent *a, const char *service, const char *peer, json_t *metric
                             "host", a->host, "service", service, "peer", peer ? peer : "",
                             "metrics", metrics);
 
-    json_dumpf(rec, a->kpi, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    fputc('\n', a->kpi);
-    fflush(a->kpi);
+    if (!a->kpi_errno &&
+        (json_dumpf(rec, a->kpi, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) <
+             0 ||
+         fputc('\n', a->kpi) == EOF || fflush(a->kpi) != 0)) {
+        /* Records that cannot be kept make the traffic untrue to its KPIs:
+         * the agent stops (see SR_AGENT_EXIT_*). */
+        a->kpi_errno = errno ? errno : EIO;
+        tr_warn(a, "agent", "cannot write KPI records: %s; stopping", strerror(a->kpi_errno));
+        stop_signal = SIGTERM;
+    }
     json_decref(rec);
 }
 
@@ -308,8 +319,10 @@ control_open(struct tr_agent *a, const char *path)
     snprintf(at.sun_path, sizeof at.sun_path, "%s", path);
     unlink(path);
     a->control_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* Only root (simrun) may send commands: the mode does not depend on
+     * the umask the agent was started with. */
     if (a->control_fd < 0 || bind(a->control_fd, (struct sockaddr *) &at, sizeof at) < 0 ||
-        tr_watch(a, a->control_fd, EPOLLIN, control_io, NULL) < 0) {
+        chmod(path, 0600) < 0 || tr_watch(a, a->control_fd, EPOLLIN, control_io, NULL) < 0) {
         fprintf(stderr, "simtraffic: cannot open the control socket %s: %s\n", path,
                 strerror(errno));
         return -1;
@@ -461,7 +474,14 @@ main(int argc, char **argv)
     if (control_path) {
         unlink(control_path);
     }
-    fflush(a.kpi);
+    if (!a.kpi_errno && (fflush(a.kpi) != 0 || (a.kpi != stdout && fclose(a.kpi) != 0))) {
+        a.kpi_errno = errno ? errno : EIO;
+        tr_warn(&a, "agent", "cannot write KPI records: %s", strerror(a.kpi_errno));
+    }
     json_decref(plan);
+    if (a.kpi_errno) {
+        return a.kpi_errno == ENOSPC || a.kpi_errno == EDQUOT ? SR_AGENT_EXIT_DISK_FULL
+                                                              : SR_AGENT_EXIT_WRITE;
+    }
     return 0;
 }

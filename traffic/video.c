@@ -251,7 +251,11 @@ header(const char *req, const char *name, char *out, size_t size)
                 p++;
             }
             len = strcspn(p, "\r\n");
-            snprintf(out, size, "%.*s", (int) (len < size ? len : size - 1), p);
+            if (len >= size) {
+                len = size - 1; /* a longer header is cut to what fits */
+            }
+            memcpy(out, p, len);
+            out[len] = '\0';
             return out;
         }
     }
@@ -312,6 +316,7 @@ handle_request(struct tr_agent *a, struct stream *s, char *req)
         reply(s, cseq, extra, sdp);
     } else if (!strcmp(method, "SETUP")) {
         unsigned lo = 0, hi = 0;
+        char *after;
         struct sockaddr_in peer;
         socklen_t plen = sizeof peer;
 
@@ -321,8 +326,8 @@ handle_request(struct tr_agent *a, struct stream *s, char *req)
                  MSG_NOSIGNAL);
             return;
         }
-        lo = (unsigned) strtoul(q + 12, (char **) &q, 10);
-        hi = *q == '-' ? (unsigned) strtoul(q + 1, NULL, 10) : lo + 1;
+        lo = (unsigned) strtoul(q + 12, &after, 10);
+        hi = *after == '-' ? (unsigned) strtoul(after + 1, NULL, 10) : lo + 1;
         getpeername(s->ctl_fd, (struct sockaddr *) &peer, &plen);
         s->client = peer;
         s->client.sin_port = htons((uint16_t) lo);
@@ -447,19 +452,19 @@ static void viewer_connect(struct tr_agent *a, void *ctx);
 static void
 viewer_send(struct viewer *w, const char *method, const char *extra)
 {
-    char req[768];
-    int n = snprintf(req, sizeof req, "%s rtsp://%s:%d/stream%s?kbps=%g RTSP/1.0\r\nCSeq: %d\r\n"
-                                      "User-Agent: simtraffic\r\n%s%s%s\r\n",
-                     method, w->server, SR_PORT_RTSP, strcmp(method, "SETUP") ? "" : "/track1",
-                     w->v->bitrate_kbps, w->step + 1, w->session[0] ? "Session: " : "",
-                     w->session, w->session[0] ? "\r\n" : "");
+    struct sr_buf req = SR_BUF_INIT;
 
-    if (extra && n > 2 && (size_t) n < sizeof req) {
-        /* Insert the extra header before the blank line. */
-        n -= 2;
-        n += snprintf(req + n, sizeof req - (size_t) n, "%s\r\n\r\n", extra);
+    sr_buf_printf(&req, "%s rtsp://%s:%d/stream%s?kbps=%g RTSP/1.0\r\nCSeq: %d\r\n"
+                        "User-Agent: simtraffic\r\n%s%s%s",
+                  method, w->server, SR_PORT_RTSP, strcmp(method, "SETUP") ? "" : "/track1",
+                  w->v->bitrate_kbps, w->step + 1, w->session[0] ? "Session: " : "",
+                  w->session, w->session[0] ? "\r\n" : "");
+    if (extra) {
+        sr_buf_printf(&req, "%s\r\n", extra);
     }
-    send(w->ctl_fd, req, (size_t) n, MSG_NOSIGNAL);
+    sr_buf_puts(&req, "\r\n");
+    send(w->ctl_fd, req.data, req.len, MSG_NOSIGNAL);
+    sr_buf_release(&req);
     w->step++;
 }
 

@@ -68,7 +68,10 @@ switch_flows(struct ctx *c, const char *target)
             sr_buf_printf(&all, "%s: %s\n", sw, err.msg);
             continue;
         }
-        for (char *p = strtok(out.data, "\n"); p && n < SR_ARRAY_SIZE(lines); p = strtok(NULL, "\n")) {
+        char *save = NULL;
+
+        for (char *p = strtok_r(out.data, "\n", &save); p && n < SR_ARRAY_SIZE(lines);
+             p = strtok_r(NULL, "\n", &save)) {
             double age;
 
             if (strstr(p, "priority=") || strstr(p, "actions=")) {
@@ -185,15 +188,13 @@ start_agents(struct ctx *c)
 static double
 host_rx_kbps(struct ctx *c, const char *host, double seconds)
 {
-    char line[256];
     json_t *ans = NULL;
     struct sr_error err = { 0 };
     double kbps = -1;
-
-    snprintf(line, sizeof line,
-             "a=$(cat /sys/class/net/%s-eth0/statistics/rx_bytes); sleep %.1f; "
-             "b=$(cat /sys/class/net/%s-eth0/statistics/rx_bytes); echo $((b - a))",
-             host, seconds, host);
+    char *line = xasprintf("a=$(cat /sys/class/net/%s-eth0/statistics/rx_bytes); sleep %.1f; "
+                           "b=$(cat /sys/class/net/%s-eth0/statistics/rx_bytes); "
+                           "echo $((b - a))",
+                           host, seconds, host);
     if (sim_runtime_command(c->rt, json_pack("{s:s, s:s, s:[s, s, s]}", "cmd", "run", "host",
                                              host, "argv", "bash", "-c", line),
                             60, &ans, &err) == 0) {
@@ -201,6 +202,7 @@ host_rx_kbps(struct ctx *c, const char *host, double seconds)
                seconds;
     }
     json_decref(ans);
+    free(line);
     return kbps;
 }
 
@@ -213,7 +215,9 @@ agent_records(struct ctx *c, const char *host, double since, double *load, long 
 
     *load = 0;
     *extra_reports = 0;
-    for (char *l = text ? strtok(text, "\n") : NULL; l; l = strtok(NULL, "\n")) {
+    char *save = NULL;
+
+    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
         json_t *r = json_loads(l, 0, NULL);
         json_t *m = json_object_get(r, "metrics");
         const char *svc = json_string_value(json_object_get(r, "service"));
@@ -475,7 +479,7 @@ main(int argc, char **argv)
 
             ep.id = ++id;
             ep.type = type;
-            ep.target = (char *) target_for(&c, type->name, tbuf, sizeof tbuf);
+            ep.target = xstrdup(target_for(&c, type->name, tbuf, sizeof tbuf));
             ep.spec = (struct flt_spec) { .type = type, .service = "video", .timeout_ms = 5000,
                                           .rate_kbps = 1000, .streams = 8, .factor = 4 };
             if (type->family == FLT_FAMILY_TRAFFIC && !c.agents && start_agents(&c) < 0) {
@@ -518,6 +522,7 @@ main(int argc, char **argv)
             free(before);
             sr_buf_release(&seen);
             flt_run_free(run);
+            free(ep.target);
         }
         qsort(inj, (size_t) ok, sizeof *inj, cmp_d);
         qsort(rev, (size_t) ok, sizeof *rev, cmp_d);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -50,15 +51,22 @@ test_col_delta_counts_from_a_reset(void **state)
 }
 
 static char tmpdir[] = "/tmp/simrun-col-XXXXXX";
+/* Each collector writes into a folder of its own (the collector creates
+ * its files afresh and refuses to write over any). */
+static char coldir[sizeof tmpdir + 16];
 
 static struct collector *
 new_collector(const struct col_fault *faults, size_t n)
 {
     static const struct col_switch sws[] = { { 1, "c1", "core" }, { 2, "c2", "core" } };
-    struct col_options o = { .dir = tmpdir, .interval_s = 1.0, .csv = true };
+    static int count;
+    struct col_options o = { .dir = coldir, .interval_s = 1.0, .csv = true };
     struct sr_error err = { 0 };
-    struct collector *c = col_new(&o, sws, 2, faults, n, NULL, &err);
+    struct collector *c;
 
+    snprintf(coldir, sizeof coldir, "%s/%d", tmpdir, ++count);
+    assert_int_equal(mkdir(coldir, 0700), 0);
+    c = col_new(&o, sws, 2, faults, n, NULL, &err);
     if (!c) {
         fail_msg("col_new: %s", err.msg);
     }
@@ -204,7 +212,7 @@ test_col_files_have_headers_and_a_manifest(void **state)
     (void) state;
     col_warn(c, "the controller lost links between 15 s and 45 s");
     col_finish(c, "interrupted");
-    snprintf(path, sizeof path, "%s/samples.csv", tmpdir);
+    snprintf(path, sizeof path, "%s/samples.csv", coldir);
     text = sr_read_file(path, NULL);
     assert_non_null(text);
     assert_true(!strncmp(text, "time,t_s,sweep,late_ms,dt_s,switch,dpid,role,ports,ports_down,"
@@ -212,7 +220,7 @@ test_col_files_have_headers_and_a_manifest(void **state)
     assert_non_null(strstr(text, ",label,fault_id,fault_target,fault_phase,since_onset_s,"
                                  "on_target,fault_effect\r\n"));
     free(text);
-    snprintf(path, sizeof path, "%s/manifest.json", tmpdir);
+    snprintf(path, sizeof path, "%s/manifest.json", coldir);
     text = sr_read_file(path, NULL);
     assert_non_null(strstr(text, "\"status\": \"interrupted\""));
     assert_non_null(strstr(text, "\"samples\": 0"));

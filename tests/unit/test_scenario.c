@@ -207,6 +207,8 @@ test_scn_bad_files_report_expected_problems(void **state)
         "fault-errors",     "fault-targets",    "fault-timing",
         "toml-syntax",      "unknown-keys",     "wrong-types",
         "fault-cannot-do",  "campaign-no-traffic",
+        /* Found by the hardening review; each must stay an error. */
+        "too-big", "campaign-centuries", "access-m", "bare-cr", "not-finite",
     };
 
     (void) state;
@@ -240,6 +242,65 @@ test_scn_bad_files_report_expected_problems(void **state)
     }
 }
 
+/* A file with tens of thousands of mistakes is sorted stably and shown
+ * with a limit. */
+static void
+test_scn_many_problems_are_sorted_and_capped(void **state)
+{
+    struct sr_buf text = SR_BUF_INIT;
+    char *msg, *last;
+    size_t lines = 0;
+
+    (void) state;
+    for (int i = 0; i < 60000; i++) {
+        sr_buf_printf(&text, "k%d = 1\n", 59999 - i);
+    }
+    msg = parse_bad(sr_buf_cstr(&text));
+    for (const char *p = msg; *p; p++) {
+        lines += *p == '\n';
+    }
+    assert_int_equal(lines, SCN_DIAGS_SHOWN + 1);
+    assert_memory_equal(msg, "test.toml:1:1: unknown key 'k59999' in the scenario's top level",
+                        strlen("test.toml:1:1: unknown key 'k59999' in the scenario's top level"));
+    assert_non_null(strstr(msg, "\ntest.toml:2:1: unknown key 'k59998' "));
+    last = strstr(msg, "test.toml: ... and ");
+    assert_non_null(last);
+    assert_string_equal(last, "test.toml: ... and 59800 more problems\n");
+    free(msg);
+    sr_buf_release(&text);
+}
+
+/* The name taken from a file name is checked like one written in it: no
+ * quote, newline or shell character reaches the generated script. */
+static void
+test_scn_rejects_unsafe_names_from_file_names(void **state)
+{
+    static const char *const paths[] = {
+        "x'+__import__('os').system('id')+'.toml",
+        "evil\nimport os; os.system('id')\n.toml",
+        "$(touch pwned).toml",
+        "-rf.toml",
+        "..toml",
+    };
+
+    (void) state;
+    for (size_t i = 0; i < SR_ARRAY_SIZE(paths); i++) {
+        struct scn_diags d = { 0 };
+        struct sr_error err = { 0 };
+        struct scenario *s = scenario_parse(paths[i], "", 0, &d, &err);
+        char *msg;
+
+        assert_null(s);
+        assert_int_equal(d.n, 1);
+        msg = scn_diags_format(&d, "f");
+        assert_non_null(strstr(msg, "cannot name the run"));
+        /* One line: a newline in the name is shown as '?', not kept. */
+        assert_ptr_equal(strchr(msg, '\n'), msg + strlen(msg) - 1);
+        free(msg);
+        scn_diags_release(&d);
+    }
+}
+
 static void
 test_scn_missing_file_is_an_error(void **state)
 {
@@ -265,6 +326,8 @@ main(void)
         cmocka_unit_test(test_scn_campaign_without_duration_fits_the_run),
         cmocka_unit_test(test_scn_allows_overlap_when_asked),
         cmocka_unit_test(test_scn_bad_files_report_expected_problems),
+        cmocka_unit_test(test_scn_many_problems_are_sorted_and_capped),
+        cmocka_unit_test(test_scn_rejects_unsafe_names_from_file_names),
         cmocka_unit_test(test_scn_missing_file_is_an_error),
     };
 

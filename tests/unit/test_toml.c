@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <math.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "toml.h"
 
 static struct toml_value *
@@ -109,6 +111,77 @@ test_toml_parses_every_scalar_type(void **state)
     toml_free(root);
 }
 
+/* Nesting past the limit is an error at the level that crosses it, not a
+ * stack overflow (23 000 levels crashed the parser before). */
+static void
+test_toml_refuses_deep_nesting(void **state)
+{
+    static const char *const opens[] = { "[", "{ a = " };
+
+    (void) state;
+    for (size_t k = 0; k < 2; k++) {
+        struct sr_buf b = SR_BUF_INIT;
+        char want[128];
+
+        sr_buf_puts(&b, "x = ");
+        for (int i = 0; i < 100000; i++) {
+            sr_buf_puts(&b, opens[k]);
+        }
+        snprintf(want, sizeof want,
+                 "1:%zu: arrays and inline tables nested deeper than 64 levels",
+                 strlen("x = ") + 64 * strlen(opens[k]) + 1);
+        assert_error(sr_buf_cstr(&b), want);
+        sr_buf_release(&b);
+    }
+}
+
+/* 64 levels parse; freezing them walks each value once. */
+static void
+test_toml_accepts_nesting_up_to_the_limit(void **state)
+{
+    struct sr_buf b = SR_BUF_INIT;
+    struct sr_error err = { 0 };
+    struct toml_value *v;
+
+    (void) state;
+    sr_buf_puts(&b, "x = ");
+    for (int i = 0; i < 64; i++) {
+        sr_buf_puts(&b, "[");
+    }
+    for (int i = 0; i < 64; i++) {
+        sr_buf_puts(&b, "]");
+    }
+    sr_buf_puts(&b, "\n");
+    v = parse(sr_buf_cstr(&b), &err);
+    assert_non_null(v);
+    toml_free(v);
+    sr_buf_release(&b);
+}
+
+static void
+test_toml_refuses_long_dotted_keys(void **state)
+{
+    struct sr_buf b = SR_BUF_INIT;
+
+    (void) state;
+    sr_buf_puts(&b, "a");
+    for (int i = 0; i < 70; i++) {
+        sr_buf_puts(&b, ".a");
+    }
+    sr_buf_puts(&b, " = 1\n");
+    assert_error(sr_buf_cstr(&b), "1:129: a dotted key of more than 64 parts");
+    sr_buf_release(&b);
+}
+
+static void
+test_toml_names_a_bare_carriage_return(void **state)
+{
+    (void) state;
+    assert_error("a = 1\rb = 2\n",
+                 "1:6: expected end of line after value, found a carriage return not "
+                 "followed by a line feed");
+}
+
 static void
 test_toml_reports_duplicate_key_at_second_definition(void **state)
 {
@@ -184,6 +257,10 @@ main(void)
         cmocka_unit_test(test_toml_counts_columns_in_characters),
         cmocka_unit_test(test_toml_keeps_nul_in_strings_and_keys),
         cmocka_unit_test(test_toml_parses_every_scalar_type),
+        cmocka_unit_test(test_toml_refuses_deep_nesting),
+        cmocka_unit_test(test_toml_accepts_nesting_up_to_the_limit),
+        cmocka_unit_test(test_toml_refuses_long_dotted_keys),
+        cmocka_unit_test(test_toml_names_a_bare_carriage_return),
         cmocka_unit_test(test_toml_reports_duplicate_key_at_second_definition),
         cmocka_unit_test(test_toml_reports_table_redefinition),
         cmocka_unit_test(test_toml_reports_unterminated_string_at_its_start),
