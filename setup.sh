@@ -20,7 +20,8 @@ libigraph-dev libjansson-dev libcurl4-openssl-dev libpcap-dev libssh2-1-dev
 libcmocka-dev libssl-dev
 mininet openvswitch-switch python3-os-ken python3-eventlet python3-webob
 python3-routes
-ethtool iproute2 iputils-ping curl graphviz ffmpeg"
+ethtool iproute2 iputils-ping curl graphviz ffmpeg
+python3-jsonschema clang libclang-rt-14-dev"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -68,6 +69,8 @@ if [ "${1:-}" = "--test" ]; then
         -DSIMRUN_SANITIZE=ON >/dev/null
     cmake --build "$ROOT/build-asan" -j "$JOBS" >/dev/null
     ctest --test-dir "$ROOT/build-asan" --output-on-failure -j "$JOBS" -L unit
+    say "fuzzing the parsers for ${SIMRUN_FUZZ_SECONDS:-60} s each (build-fuzz/)"
+    sh "$ROOT/tests/fuzz/run" "${SIMRUN_FUZZ_SECONDS:-60}"
 elif [ -n "${1:-}" ]; then
     say "unknown option '$1' (use --test or nothing)"
     exit 2

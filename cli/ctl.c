@@ -153,6 +153,9 @@ sim_cmd_ctl(int argc, char **argv)
         { "url", required_argument, NULL, 'u' },
         { "user", required_argument, NULL, 'U' },
         { "password-file", required_argument, NULL, 'F' },
+        /* Named so that getopt does not take it for --password-file: a
+         * password in argv is readable by every user in ps. */
+        { "password", required_argument, NULL, 'X' },
         { "insecure-credentials", no_argument, NULL, 'I' },
         { "api", required_argument, NULL, 'a' },
         { "switch", required_argument, NULL, 's' },
@@ -172,7 +175,7 @@ sim_cmd_ctl(int argc, char **argv)
     size_t n = 0;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:u:U:F:Ia:s:jh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:u:U:F:Ia:s:jhX:", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             if (strcmp(optarg, "ryu") && strcmp(optarg, "odl")) {
@@ -185,6 +188,13 @@ sim_cmd_ctl(int argc, char **argv)
         case 'u': free(url); url = xstrdup(optarg); break;
         case 'U': cfg.user = optarg; break;
         case 'I': insecure = true; break;
+        case 'X':
+            fprintf(stderr, "simrun: there is no --password option: other users can read a "
+                            "command line in ps; use --password-file or "
+                            "$SIMRUN_CONTROLLER_PASSWORD\n");
+            free(url);
+            sr_free_secret(password);
+            return EXIT_USAGE;
         case 'F':
             sr_free_secret(password);
             password = sr_read_secret_line(optarg, &err);

@@ -25,6 +25,7 @@
 #include "runtime.h"
 #include "scenario.h"
 #include "topology.h"
+#include "trace.h"
 #include "util.h"
 
 #define EXIT_USAGE CLI_EXIT_USAGE
@@ -91,6 +92,21 @@ usage_error(const char *cmd, const char *fmt, ...)
         }
     }
     return EXIT_USAGE;
+}
+
+/* The protocol trace tests ask for with $SIMRUN_PROTOCOL_TRACE (a file to
+ * append to), or none. */
+static int
+open_trace(struct sr_trace **out, struct sr_error *err)
+{
+    const char *path = getenv("SIMRUN_PROTOCOL_TRACE");
+
+    *out = NULL;
+    if (!path || !*path) {
+        return 0;
+    }
+    *out = sr_trace_open(path, err);
+    return *out ? 0 : -err->code;
 }
 
 static int
@@ -358,6 +374,7 @@ static const struct option up_options[] = {
     { "of-port", required_argument, NULL, 'p' },
     { "rest-port", required_argument, NULL, 'r' },
     { "collect", no_argument, NULL, 'c' },
+    { "insecure-credentials", no_argument, NULL, 'I' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -367,6 +384,7 @@ static const struct option up_options[] = {
 struct up_loop {
     struct sim_runtime *rt;
     const struct ctl_config *external; /* NULL: the embedded controller */
+    struct sr_trace *trace;
     struct sr_buf line;
     bool stdin_open;
     bool quit;
@@ -451,6 +469,7 @@ up_collect(struct up_loop *u, const struct sim_plan *plan)
         cfg = *u->external;
         cfg.batch = false;
     }
+    cfg.trace = u->trace;
     cfg.timeout_ms = (long) (o.interval_s * 800.0);
     cfg.timeout_ms = cfg.timeout_ms > 2000 ? 2000 : cfg.timeout_ms;
     o.manifest = sim_manifest_base(plan, sim_runtime_controller_kind(u->rt), cfg.url);
@@ -482,14 +501,18 @@ cmd_up(int argc, char **argv)
     struct up_loop u = { .stdin_open = true };
     struct ctl_config ext_cfg;
     struct sim_credentials cred = { 0 };
+    struct cli_overrides ov = { .seed = -1, .duration_ms = -1 };
     bool collect = false;
     int64_t v;
     double timeout;
     int c, rc = 0, ext;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:t:p:r:ch", up_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:t:p:r:chI", up_options, NULL)) != -1) {
         switch (c) {
+        case 'I':
+            ov.insecure_auth = true;
+            break;
         case 'c':
             collect = true;
             break;
@@ -511,7 +534,8 @@ cmd_up(int argc, char **argv)
             break;
         case 'h':
             printf("usage: simrun up [--out DIR] [--timeout SECONDS] [--of-port N] "
-                   "[--rest-port N] [--collect] FILE\n\n"
+                   "[--rest-port N] [--collect]\n"
+                   "                 [--insecure-credentials] FILE\n\n"
                    "--collect writes the controller's statistics to the run directory\n"
                    "(samples.csv, ports.csv, manifest.json) while the network is up.\n\n%s",
                    up_help);
@@ -523,7 +547,7 @@ cmd_up(int argc, char **argv)
     if (optind + 1 != argc) {
         return usage_error("up", "%s", "up needs exactly one scenario file");
     }
-    rc = load_plan(argv[optind], -1, &scn, &plan);
+    rc = cli_load_plan(argv[optind], &ov, &scn, &plan);
     if (rc) {
         return rc;
     }
@@ -534,6 +558,12 @@ cmd_up(int argc, char **argv)
         goto out;
     }
     opts.external = u.external = ext ? &ext_cfg : NULL;
+    if (open_trace(&opts.trace, &err) < 0) {
+        fprintf(stderr, "simrun: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    u.trace = opts.trace;
     rt = sim_runtime_up(plan, &opts, &err);
     if (!rt) {
         fprintf(stderr, "simrun: %s\n", err.msg);
@@ -559,6 +589,7 @@ cmd_up(int argc, char **argv)
     SR_INFO("network torn down");
 
 out:
+    sr_trace_free(opts.trace);
     sim_credentials_release(&cred);
     sr_buf_release(&u.line);
     sim_plan_free(plan);
@@ -597,6 +628,7 @@ cmd_clean(int argc, char **argv)
 }
 
 static const struct option run_options[] = {
+    { "insecure-credentials", no_argument, NULL, 'I' },
     { "controller", required_argument, NULL, 'C' },
     { "controller-url", required_argument, NULL, 'U' },
     { "of-port", required_argument, NULL, 'p' },
@@ -626,8 +658,11 @@ cmd_run(int argc, char **argv)
     int c, rc, ext;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:s:d:t:qhC:U:p:", run_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:s:d:t:qhC:U:p:I", run_options, NULL)) != -1) {
         switch (c) {
+        case 'I':
+            ov.insecure_auth = true;
+            break;
         case 'C':
             if (strcmp(optarg, "embedded") && strcmp(optarg, "ryu") && strcmp(optarg, "odl")) {
                 return usage_error("run", "unknown controller '%s' (embedded, ryu or odl)",
@@ -676,11 +711,14 @@ cmd_run(int argc, char **argv)
             printf("usage: simrun [run] [--out DIR] [--seed N] [--duration D] [--timeout S]\n"
                    "                    [--controller embedded|ryu|odl] [--controller-url URL]\n"
                    "                    [--of-port N] [--quiet] FILE\n\n"
+                   "                    [--insecure-credentials]\n\n"
                    "--controller and --controller-url override [controller]: with ryu or odl\n"
                    "the switches connect to that controller (OpenFlow on the URL's host,\n"
                    "port --of-port, 6653 by default) and simrun reads and writes through its\n"
-                   "REST API.  The password comes from [controller] or\n"
-                   "$SIMRUN_CONTROLLER_PASSWORD.\n");
+                   "REST API.  The password comes from [controller] password_file (a file\n"
+                   "only you can read), the URL's user:password@, or\n"
+                   "$SIMRUN_CONTROLLER_PASSWORD; it goes over plain http:// to another\n"
+                   "machine only with --insecure-credentials.\n");
             return 0;
         default:
             return usage_error("run", "%s", "invalid option");
@@ -702,7 +740,7 @@ cmd_run(int argc, char **argv)
         goto out;
     }
     opts.runtime.external = ext ? &ext_cfg : NULL;
-    if (sr_signals_install(&err) < 0) {
+    if (open_trace(&opts.runtime.trace, &err) < 0 || sr_signals_install(&err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
         goto out;
@@ -734,6 +772,7 @@ cmd_run(int argc, char **argv)
     sim_run_summary_release(&sum);
 
 out:
+    sr_trace_free(opts.runtime.trace);
     sim_credentials_release(&cred);
     sim_plan_free(plan);
     scenario_free(scn);

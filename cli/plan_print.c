@@ -229,9 +229,21 @@ sim_plan_print(const struct sim_plan *p, FILE *out)
     scn_format_duration(p->duration_ms, dur, sizeof dur);
     scn_format_duration(s->warmup_ms, warm, sizeof warm);
     scn_format_duration(s->collector.interval_ms, iv, sizeof iv);
-    fprintf(out, "scenario        %s (%s)\n", s->name, s->path);
+    {
+        struct sr_buf path = SR_BUF_INIT;
+
+        sr_term_clean(&path, s->path);
+        fprintf(out, "scenario        %s (%s)\n", s->name, sr_buf_cstr(&path));
+        sr_buf_release(&path);
+    }
     if (s->description[0]) {
-        fprintf(out, "                %s\n", s->description);
+        /* Text from the file: its control characters cannot drive the
+         * terminal (escape sequences are shown as '?'). */
+        struct sr_buf d = SR_BUF_INIT;
+
+        sr_term_clean(&d, s->description);
+        fprintf(out, "                %s\n", sr_buf_cstr(&d));
+        sr_buf_release(&d);
     }
     fprintf(out, "seed            %llu\n", (unsigned long long) s->seed);
     fprintf(out, "run             %s after the network is ready; warm-up %s (traffic "

@@ -229,6 +229,7 @@ struct collector {
     double wall0;             /* wall-clock start, seconds since the epoch */
     long done, late, missed, failed, partial;
     json_t *gaps, *labels, *manifest_base;
+    json_t *labels_sweep;     /* this sweep's labels, counted once its rows are written */
     json_t *warnings;         /* from col_warn */
     double *times;
     size_t ntimes, cap_times;
@@ -236,6 +237,7 @@ struct collector {
     struct sr_error werr;
     /* Disk kept free for the last manifest, however full the disk gets. */
     char *reserve;
+    char *failure;            /* why the run failed, from col_set_failure */
 };
 
 /* How much disk the reserve file keeps for the final manifest. */
@@ -250,6 +252,23 @@ write_failed(struct collector *c, const char *path, int errnum)
     sr_error_set(&c->werr, sr_write_code(errnum), "cannot write '%s': %s%s", path,
                  strerror(errnum ? errnum : EIO),
                  sr_write_code(errnum) == SR_ENOSPC ? " (the disk is full)" : "");
+}
+
+void
+col_set_failure(struct collector *c, const char *why)
+{
+    free(c->failure);
+    c->failure = xstrdup(why);
+}
+
+void
+col_release_reserve(struct collector *c)
+{
+    if (c && c->reserve) {
+        unlink(c->reserve);
+        free(c->reserve);
+        c->reserve = NULL;
+    }
 }
 
 static bool
@@ -474,8 +493,8 @@ write_manifest(struct collector *c, const char *status)
         json_array_append_new(faults, o);
     }
     json_object_set_new(m, "label_windows", faults);
-    if (c->werr.code) {
-        json_object_set_new(m, "failure", json_string(c->werr.msg));
+    if (c->werr.code || c->failure) {
+        json_object_set_new(m, "failure", json_string(c->werr.code ? c->werr.msg : c->failure));
     }
     {
         struct sr_error e = { 0 };
@@ -640,6 +659,7 @@ col_new(const struct col_options *o, const struct col_switch *sws, size_t nsw,
     c->gaps = json_array();
     c->warnings = json_array();
     c->labels = json_object();
+    c->labels_sweep = json_object();
     c->manifest_base = o->manifest ? json_deep_copy(o->manifest) : json_object();
     if (open_out(c, &c->samples, "samples", sample_cols, o->csv, o->jsonl, err) < 0 ||
         open_out(c, &c->ports, "ports", port_cols, o->csv, o->jsonl, err) < 0 ||
@@ -725,9 +745,10 @@ free_flow_prev(struct sw_state *s)
 static void
 count_label(struct collector *c, const char *label)
 {
-    json_t *v = json_object_get(c->labels, label);
+    /* Counted when the sweep's rows are written whole (commit_sweep). */
+    json_t *v = json_object_get(c->labels_sweep, label);
 
-    json_object_set_new(c->labels, label, json_integer(v ? json_integer_value(v) + 1 : 1));
+    json_object_set_new(c->labels_sweep, label, json_integer(v ? json_integer_value(v) + 1 : 1));
 }
 
 /* Writes the rows of one switch and remembers its counters. */
@@ -957,6 +978,19 @@ col_sweep(struct collector *c, long k, double scheduled)
     commit_out(c, &c->ports);
     commit_out(c, &c->flowsout);
     if (!c->werr.code) {
+        const char *label;
+        json_t *v;
+
+        json_object_foreach(c->labels_sweep, label, v) {
+            json_t *had = json_object_get(c->labels, label);
+
+            json_object_set_new(c->labels, label,
+                                json_integer(json_integer_value(v) +
+                                             (had ? json_integer_value(had) : 0)));
+        }
+    }
+    json_object_clear(c->labels_sweep);
+    if (!c->werr.code) {
         write_manifest(c, "running");
     }
     return failed;
@@ -1023,10 +1057,8 @@ col_finish(struct collector *c, const char *status)
     close_out(c, &c->ports);
     close_out(c, &c->flowsout);
     /* The reserve gives the last manifest its room on a full disk. */
-    if (c->reserve) {
-        unlink(c->reserve);
-    }
-    write_manifest(c, c->werr.code ? "failed" : status);
+    col_release_reserve(c);
+    write_manifest(c, c->werr.code || c->failure ? "failed" : status);
     for (size_t i = 0; i < c->nsw; i++) {
         free(c->sw[i].ports);
         free_flow_prev(&c->sw[i]);
@@ -1034,6 +1066,7 @@ col_finish(struct collector *c, const char *status)
     json_decref(c->gaps);
     json_decref(c->warnings);
     json_decref(c->labels);
+    json_decref(c->labels_sweep);
     json_decref(c->manifest_base);
     sr_buf_release(&c->scratch);
     free(c->times);
@@ -1042,5 +1075,6 @@ col_finish(struct collector *c, const char *status)
     free(c->faults);
     free(c->dir);
     free(c->reserve);
+    free(c->failure);
     free(c);
 }

@@ -95,6 +95,15 @@ int col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx
  * switches that failed. */
 int col_sweep(struct collector *c, long k, double scheduled_s);
 
+/* Records why the run failed (outside the collector's own writes): the
+ * manifest's "failure", and status "failed" at col_finish(). */
+void col_set_failure(struct collector *c, const char *why);
+
+/* Frees the disk the collector kept for its last manifest (done by
+ * col_finish too): call it once a write failed, so the little that must
+ * still be written (the revert's events, the manifest) finds room. */
+void col_release_reserve(struct collector *c);
+
 /* The first write of the dataset that failed (the files then hold whole
  * sweeps up to the one before), or NULL. */
 const struct sr_error *col_write_error(const struct collector *c);

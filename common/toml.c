@@ -88,7 +88,7 @@ fail_at(struct parser *ps, const char *at, const char *fmt, ...)
     va_list ap;
 
     if (ps->failed) {
-        return -1;
+        return -SR_EINVAL;
     }
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -97,7 +97,7 @@ fail_at(struct parser *ps, const char *at, const char *fmt, ...)
     sr_error_set(ps->err, SR_EINVAL, "%d:%d: %s", ps->err_line, ps->err_col,
                  msg);
     ps->failed = true;
-    return -1;
+    return -SR_EINVAL;
 }
 
 #define FAIL(ps, ...) fail_at((ps), (ps)->p, __VA_ARGS__)
@@ -212,7 +212,7 @@ skip_ws_nl_comments(struct parser *ps)
     for (;;) {
         skip_ws(ps);
         if (skip_comment(ps) < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
         if (!eat_newline(ps)) {
             if (peek(ps, 0) == '\r') {
@@ -232,7 +232,7 @@ expect_line_end(struct parser *ps, const char *what)
 
     skip_ws(ps);
     if (skip_comment(ps) < 0) {
-        return -1;
+        return -SR_EINVAL;
     }
     if (at_end(ps) || eat_newline(ps)) {
         return 0;
@@ -398,7 +398,7 @@ hex_value(int c)
     if (c >= 'A' && c <= 'F') {
         return c - 'A' + 10;
     }
-    return -1;
+    return -SR_EINVAL;
 }
 
 /* Reads an escape sequence; 'ps->p' is on the backslash. */
@@ -493,10 +493,10 @@ parse_basic_string(struct parser *ps, struct sr_buf *out)
         }
         if (c == '\\') {
             if (parse_escape(ps, out) < 0) {
-                return -1;
+                return -SR_EINVAL;
             }
         } else if (copy_char(ps, out, "string") < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
     }
 }
@@ -518,7 +518,7 @@ parse_literal_string(struct parser *ps, struct sr_buf *out)
             return 0;
         }
         if (copy_char(ps, out, "string") < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
     }
 }
@@ -580,10 +580,10 @@ parse_multiline_string(struct parser *ps, struct sr_buf *out, char quote)
                     }
                 }
             } else if (parse_escape(ps, out) < 0) {
-                return -1;
+                return -SR_EINVAL;
             }
         } else if (copy_char(ps, out, "string") < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
     }
 }
@@ -653,7 +653,7 @@ parse_simple_key(struct parser *ps, struct key *k)
 
 fail:
     sr_buf_release(&b);
-    return -1;
+    return -SR_EINVAL;
 }
 
 /* key = simple-key *( ws "." ws simple-key ) */
@@ -661,7 +661,7 @@ static int
 parse_key(struct parser *ps, struct key *k)
 {
     if (parse_simple_key(ps, k) < 0) {
-        return -1;
+        return -SR_EINVAL;
     }
     for (;;) {
         const char *save = ps->p;
@@ -677,7 +677,7 @@ parse_key(struct parser *ps, struct key *k)
             return FAIL(ps, "a dotted key of more than %d parts", TOML_MAX_DEPTH);
         }
         if (parse_simple_key(ps, k) < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
     }
 }
@@ -963,7 +963,7 @@ parse_datetime(struct parser *ps, struct toml_value *v)
     memset(dt, 0, sizeof *dt);
     if (digits_at(tok, ps->end, 2) && peek(ps, 2) == ':') {
         if (parse_time_part(ps, dt, tok) < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
         v->type = TOML_TIME_LOCAL;
         return 0;
@@ -990,7 +990,7 @@ parse_datetime(struct parser *ps, struct toml_value *v)
          peek(ps, 3) == ':')) {
         ps->p++;
         if (parse_time_part(ps, dt, tok) < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
         v->type = TOML_DATETIME_LOCAL;
         if (peek(ps, 0) == 'Z' || peek(ps, 0) == 'z') {
@@ -1129,14 +1129,14 @@ parse_array(struct parser *ps, struct toml_value *arr)
 
     arr->type = TOML_ARRAY;
     if (enter(ps) < 0) {
-        return -1;
+        return -SR_EINVAL;
     }
     ps->p++; /* '[' */
     for (;;) {
         struct toml_value *item;
 
         if (skip_ws_nl_comments(ps) < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
         if (peek(ps, 0) == ']') {
             ps->p++;
@@ -1144,11 +1144,11 @@ parse_array(struct parser *ps, struct toml_value *arr)
         }
         item = parse_value(ps);
         if (!item) {
-            return -1;
+            return -SR_EINVAL;
         }
         array_push(arr, item);
         if (skip_ws_nl_comments(ps) < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
         if (peek(ps, 0) == ',') {
             ps->p++;
@@ -1172,7 +1172,7 @@ parse_inline_table(struct parser *ps, struct toml_value *tab)
 
     tab->type = TOML_TABLE;
     if (enter(ps) < 0) {
-        return -1;
+        return -SR_EINVAL;
     }
     ps->p++; /* '{' */
     skip_ws(ps);
@@ -1185,7 +1185,7 @@ parse_inline_table(struct parser *ps, struct toml_value *tab)
     for (;;) {
         skip_ws(ps);
         if (parse_keyval(ps, tab) < 0) {
-            return -1;
+            return -SR_EINVAL;
         }
         skip_ws(ps);
         if (peek(ps, 0) == ',') {

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "json.h"
 #include "proc.h"
+#include "trace.h"
 #include "util.h"
 
 struct ctl_client {
@@ -23,6 +24,7 @@ struct ctl_client {
     bool batch;
     struct ctl_http *http;    /* single requests */
     CURLM *multi;             /* sweeps; its connection cache outlives them */
+    struct sr_trace *trace;   /* borrowed; see ctl_config */
 };
 
 static const char *const odl_names[CTL_NCOUNTERS] = {
@@ -71,6 +73,7 @@ ctl_client_new(const struct ctl_config *cfg, struct sr_error *err)
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
     c->retries = cfg->retries < 0 ? 0 : cfg->retries;
     c->batch = cfg->batch && cfg->kind == CTL_KIND_RYU;
+    c->trace = cfg->trace;
     c->base = xstrdup(cfg->url);
     n = strlen(c->base);
     while (n > 0 && c->base[n - 1] == '/') {
@@ -104,10 +107,7 @@ ctl_client_free(struct ctl_client *c)
         curl_multi_cleanup(c->multi);
     }
     ctl_http_free(c->http);
-    if (c->userpwd) {
-        memset(c->userpwd, 0, strlen(c->userpwd));
-        free(c->userpwd);
-    }
+    sr_free_secret(c->userpwd);
     free(c->base);
     free(c);
 }
@@ -531,8 +531,15 @@ batch_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned want
     }
     url = sr_buf_steal(&u);
     rc = request(c, "GET", url, NULL, &body, err);
+    if (rc < 0) {
+        /* The URL lists every DPID: the cause in words, not the URL. */
+        const char *cause = strncmp(err->msg, "GET ", 4) ? err->msg : strstr(err->msg, ": ");
 
+        sr_error_set(err, err->code, "the controller's sweep of %zu switches failed: %s", n,
+                     cause && cause != err->msg ? cause + 2 : err->msg);
+    }
     if (rc == 0) {
+        sr_trace_text(c->trace, "controller.sweep", body.data ? body.data : "", body.len);
         rc = ctl_ryu_parse_sweep(sr_buf_cstr(&body), dpids, n, want, stats, err);
     }
     if (rc < 0) {
@@ -626,8 +633,11 @@ batch_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds, const struct ct
                                               "flow", ryu_flow_body(&mods[i])));
     }
     text = json_dumps(list, JSON_COMPACT);
+    sr_trace(c->trace, "controller.flowentries", list);
     rc = request(c, "POST", url, text, &resp, err);
     if (rc == 0) {
+        sr_trace_text(c->trace, "controller.flowentries_answer", resp.data ? resp.data : "",
+                      resp.len);
         answer = json_loads(sr_buf_cstr(&resp), 0, NULL);
         failed = json_object_get(answer, "failed");
         if (!json_is_array(failed)) {

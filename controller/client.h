@@ -21,6 +21,8 @@
 #include "error.h"
 #include "ryu.h"
 
+struct sr_trace;
+
 enum ctl_kind { CTL_KIND_RYU, CTL_KIND_ODL };
 enum ctl_odl_api { CTL_ODL_RFC8040, CTL_ODL_RESTCONF };
 
@@ -35,6 +37,8 @@ struct ctl_config {
     bool batch;               /* ryu only: the embedded controller's extensions, one
                                  request per sweep (GET /simrun/v1/sweep) instead of three
                                  per switch, and flow batches (/simrun/v1/flowentries) */
+    struct sr_trace *trace;   /* borrowed, may be NULL: the extensions' messages go to
+                                 this protocol trace (see common/trace.h) */
 };
 
 /* Port counters, in OpenDaylight's order and meaning. */

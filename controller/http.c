@@ -56,8 +56,7 @@ ctl_http_free(struct ctl_http *h)
     curl_easy_cleanup(h->curl);
     if (h->userpwd) {
         /* The password must not linger in freed memory. */
-        memset(h->userpwd, 0, strlen(h->userpwd));
-        free(h->userpwd);
+        sr_free_secret(h->userpwd);
     }
     free(h);
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "proc.h"
 #include "services.h"
+#include "trace.h"
 #include "util.h"
 
 /* ---- traffic agents ---- */
@@ -111,7 +112,7 @@ sim_runtime_agent_control(struct sim_runtime *rt, const char *host, json_t *cmd,
     char *text = json_dumps(cmd, JSON_COMPACT);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
 
-    (void) rt;
+    sr_trace(rt->trace, "agent.control", cmd);
     snprintf(to.sun_path, sizeof to.sun_path, "%s/%s.ctl", AGENTS_DIR, host);
     if (fd < 0 || sendto(fd, text, strlen(text), 0, (struct sockaddr *) &to, sizeof to) < 0) {
         rc = sr_error_set(err, SR_EIO, "cannot reach the traffic agent of %s (%s): %s", host,

@@ -120,9 +120,11 @@ dump_flows(void *ctx, const char *const *sws, size_t n, struct sr_buf *outs, str
         const char *argv[] = { ofctl, "-O", "OpenFlow13", "--no-names", "dump-flows", sws[i],
                                NULL };
 
-        p[i].pid = -1;
+        /* An entry never spawned has no pipe: -1, never fd 0 (simrun's
+         * stdin), which the loop below would read and close. */
+        p[i] = (struct sr_proc) { .pid = -1, .in_fd = -1, .out_fd = -1 };
         if (rc == 0 && sr_spawn(argv, NULL, null, pipe_spec, null, &p[i], err) < 0) {
-            rc = -SR_EIO;
+            rc = -err->code;
         }
         open += p[i].pid > 0;
     }

@@ -35,7 +35,7 @@ check_switches(struct sim_runtime *rt, struct sr_buf *missing, struct sr_error *
     size_t n = 0, nmissing = 0;
 
     if (ctl_client_switches(rt->client, &dpids, &n, err) < 0) {
-        return -1;
+        return -err->code;
     }
     sr_buf_clear(missing);
     for (size_t i = 0; i < t->nsw; i++) {
@@ -61,7 +61,7 @@ sim_runtime_missing_links(struct sim_runtime *rt, struct sr_buf *missing, struct
     int nmissing = 0;
 
     if (ctl_client_links(rt->client, &links, &n, err) < 0) {
-        return -1;
+        return -err->code;
     }
     sr_buf_clear(missing);
     for (size_t i = 0; i < t->nlink; i++) {
@@ -123,7 +123,7 @@ check_tcp(struct sim_runtime *rt, double deadline, struct sr_buf *failed, struct
     }
     cmd = json_pack("{s:s, s:o, s:i}", "cmd", "tcpcheck", "pairs", pairs, "timeout", 2);
     if (rt_command(rt, cmd, rt_deadline_left_ms(deadline) / 1000.0 + 5, true, &answer, err) < 0) {
-        return -1;
+        return -err->code;
     }
     sr_buf_clear(failed);
     nfailed = (int) json_array_size(json_object_get(answer, "failed"));
@@ -168,11 +168,11 @@ rt_wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err)
             continue;
         }
         if (missing < 0 && err->code != SR_ETIMEDOUT && err->code != SR_EIO) {
-            rc = -1;
+            rc = -err->code;
             break;
         }
         if (missing < 0 && step == 2) {
-            rc = -1;
+            rc = -err->code;
             break;
         }
         stage = missing < 0   ? "the controller did not answer"

@@ -50,7 +50,8 @@ struct exec {
     struct collector *col;
     struct ep *eps;
     size_t neps;
-    FILE *log;
+    FILE *log;                /* faults.jsonl; NULL after a failed write */
+    off_t log_good;           /* its size after the last whole line */
     double wall0;
     bool progress;
     bool died;                /* a child of the runtime failed */
@@ -75,13 +76,24 @@ struct exec {
 static void
 log_line(struct exec *x, json_t *o)
 {
-    if (!x->werr.code && (json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 ||
-                          fputc('\n', x->log) == EOF || fflush(x->log) != 0)) {
-        int e = errno ? errno : EIO;
+    if (x->log && (json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 ||
+                   fputc('\n', x->log) == EOF || fflush(x->log) != 0)) {
+        int e = errno ? errno : EIO, fd = dup(fileno(x->log));
 
-        sr_error_set(&x->werr, sr_write_code(e), "cannot write '%s/faults.jsonl': %s%s",
-                     x->sum->dir, strerror(e),
-                     sr_write_code(e) == SR_ENOSPC ? " (the disk is full)" : "");
+        if (!x->werr.code) {
+            sr_error_set(&x->werr, sr_write_code(e), "cannot write '%s/faults.jsonl': %s%s",
+                         x->sum->dir, strerror(e),
+                         sr_write_code(e) == SR_ENOSPC ? " (the disk is full)" : "");
+        }
+        /* Whole lines only: cut back to the last one written, stop writing. */
+        fclose(x->log);
+        x->log = NULL;
+        if (fd >= 0) {
+            (void) !ftruncate(fd, x->log_good);
+            close(fd);
+        }
+    } else if (x->log) {
+        x->log_good = ftello(x->log);
     }
     json_decref(o);
 }
@@ -495,7 +507,14 @@ stop_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
     json_t *counts = json_object();
     long n;
 
-    if (x->agents) {
+    if (x->agents && x->werr.code == SR_ENOSPC) {
+        /* A full disk would fail the join too: the agents' files stay
+         * under traffic/, each whole up to its last record. */
+        sim_runtime_agents_stop(rt, &err);
+        col_manifest_set(x->col, "traffic",
+                         json_pack("{s:b, s:s, s:s}", "generated", 1, "files", "traffic/",
+                                   "why", "the disk was full: traffic.jsonl was not joined"));
+    } else if (x->agents) {
         if (sim_runtime_agents_stop(rt, &err) < 0) {
             /* An agent that could not write its KPI records says so by
              * its exit status: the records are incomplete. */
@@ -656,6 +675,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         cfg.batch = false;     /* the sweep extension is the embedded controller's */
     }
     cfg.url = sim_runtime_rest_url(rt);
+    cfg.trace = o->runtime.trace;
     cfg.timeout_ms = (long) (co.interval_s * 800.0);
     cfg.timeout_ms = cfg.timeout_ms > 2000 ? 2000 : cfg.timeout_ms;
     ctl = ctl_client_new(&cfg, err);
@@ -716,6 +736,9 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     }
     if (x.werr.code) {
         SR_ERR("%s: stopping the run", x.werr.msg);
+        /* Room for what still must be written: the revert's events and
+         * the last manifest. */
+        col_release_reserve(x.col);
     }
     if (x.links_lost) {
         char *msg = xasprintf("with no fault in the air the controller lost links at %.0f s "
@@ -746,7 +769,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     }
     stop_agents(&x, plan, rt, sum->dir);
     if (x.werr.code) {
-        col_warn(x.col, x.werr.msg);
+        col_set_failure(x.col, x.werr.msg);
         sum->status = "failed";
         rc = sr_error_set(err, x.werr.code, "%s", x.werr.msg);
     } else {
@@ -763,6 +786,8 @@ out:
         summary_from_manifest(sum);
     }
     if (x.log && sr_fclose_checked(x.log, "faults.jsonl", NULL) < 0 && rc >= 0) {
+        /* Closing flushes nothing new (every line was flushed): an error
+         * here is the file system's. */
         rc = sr_error_set(err, SR_EIO, "cannot write '%s/faults.jsonl'", sum->dir);
         sum->status = "failed";
     }

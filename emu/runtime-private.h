@@ -34,6 +34,7 @@ struct sim_runtime {
     struct sr_buf script;     /* net.py as written, checked before it runs */
     bool mn_started;          /* the Mininet script reported the network started */
     struct sr_error agent_err; /* an agent exited during the run (agent_exit event) */
+    struct sr_trace *trace;   /* borrowed from the options, may be NULL */
     struct sr_buf line;       /* bytes of the Mininet script's output not yet a line */
     int next_id;
     int lock_fd;

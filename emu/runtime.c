@@ -29,6 +29,7 @@
 #include "mininet.h"
 #include "proc.h"
 #include "ryu.h"
+#include "trace.h"
 #include "util.h"
 
 
@@ -429,6 +430,10 @@ read_message(struct sim_runtime *rt, double deadline, bool interruptible, json_t
             size_t len = (size_t) (nl - rt->line.data);
 
             *msg = json_loadb(rt->line.data, len, 0, &je);
+            sr_trace_text(rt->trace,
+                          *msg && json_object_get(*msg, "event") ? "mininet.event"
+                                                                 : "mininet.answer",
+                          rt->line.data, len);
             memmove(rt->line.data, nl + 1, rt->line.len - len - 1);
             rt->line.len -= len + 1;
             rt->line.data[rt->line.len] = '\0';
@@ -540,6 +545,7 @@ rt_command(struct sim_runtime *rt, json_t *cmd, double timeout_s, bool interrupt
     bool sent;
 
     json_object_set_new(cmd, "id", json_integer(id));
+    sr_trace(rt->trace, "mininet.request", cmd);
     text = json_dumps(cmd, JSON_COMPACT);
     json_decref(cmd);
     if (rt->mn.in_fd < 0 || !text) {
@@ -733,6 +739,7 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
 
     rt->plan = plan;
     rt->external = o->external;
+    rt->trace = o->trace;
     rt->t0 = sr_now();
     rt->lock_fd = -1;
     rt->ctl.pid = rt->mn.pid = -1;
@@ -768,7 +775,7 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
         }
         rt->client = ctl_client_new(o->external, err);
     } else {
-        struct ctl_config cfg = { .kind = CTL_KIND_RYU, .timeout_ms = 2000 };
+        struct ctl_config cfg = { .kind = CTL_KIND_RYU, .timeout_ms = 2000, .trace = rt->trace };
 
         rt->rest_url = xasprintf("http://127.0.0.1:%d", rt->rest_port);
         snprintf(rt->of_ip, sizeof rt->of_ip, "127.0.0.1");

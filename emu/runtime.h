@@ -19,6 +19,7 @@
 #define SIM_STATE_DIR "/run/simrun"
 
 struct ctl_config;
+struct sr_trace;
 
 struct sim_runtime_opts {
     const char *out_dir;      /* run directory; NULL: runs/<name>-<seed>-<UTC> */
@@ -28,6 +29,9 @@ struct sim_runtime_opts {
     /* An external controller (Ryu or OpenDaylight) the switches connect to
      * instead of the embedded one; its URL's host is where they connect. */
     const struct ctl_config *external;
+    /* A protocol trace (may be NULL): every control-channel message and
+     * agent command is recorded there (common/trace.h). */
+    struct sr_trace *trace;
 };
 
 struct sim_runtime;

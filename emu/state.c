@@ -192,7 +192,8 @@ netns_of(pid_t pid, char *ns, size_t size)
 /* Kills every process in the network namespace of 'pid' (a host shell),
  * unless that namespace is the machine's own or simrun's: a host lives in
  * a namespace of its own, and a PID that now names something else must
- * not take the machine's processes with it. */
+ * not take the machine's processes with it.  Returns how many it
+ * killed, or -SR_EPERM for such a namespace. */
 static int
 kill_namespace(pid_t pid)
 {
@@ -203,7 +204,7 @@ kill_namespace(pid_t pid)
 
     if (!netns_of(pid, ns, sizeof ns) || !netns_of(getpid(), mine, sizeof mine) ||
         !strcmp(ns, mine) || (netns_of(1, init, sizeof init) && !strcmp(ns, init))) {
-        return -1;
+        return -SR_EPERM;
     }
     d = opendir("/proc");
     while (d && (e = readdir(d))) {

@@ -382,7 +382,7 @@ add_episode(struct flt_timeline *tl, size_t *cap, const struct flt_spec *spec,
     char *target = flt_resolve_target(spec->type, spec->target, world, rng, err);
 
     if (!target) {
-        return -1;
+        return -err->code;
     }
     e.id = (int) tl->n + 1;
     e.source = source;
@@ -480,7 +480,7 @@ flt_timeline_build(const struct flt_spec *specs, size_t nspecs,
 
 fail:
     flt_timeline_release(&tl);
-    return -1;
+    return -err->code;
 }
 
 int64_t

@@ -310,7 +310,7 @@ build_core(struct builder *b, struct sr_error *err)
     }
     b->t->ncore = (size_t) n;
     if (ba_edges(n, p->core_m, sub_seed(p->seed, 100), &edges, &nedges, err) < 0) {
-        return -1;
+        return -err->code;
     }
     deg = xcalloc((size_t) n, sizeof *deg);
     first_nb = xmalloc((size_t) n * sizeof *first_nb);
@@ -367,7 +367,7 @@ build_access(struct builder *b, struct sr_error *err)
                      err) < 0) {
             free(gw);
             free(core);
-            return -1;
+            return -err->code;
         }
         for (size_t e = 0; e < nedges; e++) {
             add_link(b, first + (int) edges[2 * e], first + (int) edges[2 * e + 1],
@@ -479,8 +479,7 @@ topo_busiest_core(const struct topology *t, struct sr_error *err)
 
     if (!t->ncore) {
         igraph_set_error_handler(old);
-        sr_error_set(err, SR_EINVAL, "the topology has no core switches");
-        return -1;
+        return sr_error_set(err, SR_EINVAL, "the topology has no core switches");
     }
     if (igraph_vector_int_init(&el, (igraph_integer_t) (2 * t->nlink)) != IGRAPH_SUCCESS) {
         igraph_set_error_handler(old);

@@ -108,5 +108,65 @@ assert max(counts.values()) - min(counts.values()) <= 1, counts
 expect 0 "faults catalogue" "$SIMRUN" faults
 has "$TMP/out" "lldp_drop *11" "catalogue lists seed ids"
 
+# ---- hostile input: nothing from a scenario runs, any input gets an answer ----
+
+# A file name with Python, shell and a newline: the name derived from it is
+# refused, and nothing it holds is run (the marker files must not appear).
+evil="x'+__import__('os').system('touch pwned-py')+'\$(touch pwned-sh)
+.toml"
+(cd "$TMP" && printf 'seed = 3\n' > "$evil")
+expect 2 "a hostile file name is refused" "$SIMRUN" check "$TMP/$evil"
+has "$TMP/err" "cannot name the run" "hostile name message"
+if [ "$(wc -l < "$TMP/err")" -le 3 ]; then ok; else bad "the name's newline reached the output"; fi
+(cd "$TMP" && "$SIMRUN" topo --format mininet "$evil" >/dev/null 2>&1)
+if [ $? = 2 ]; then ok; else bad "a hostile file name was not refused by topo"; fi
+if [ -e "$TMP/pwned-py" ] || [ -e "$TMP/pwned-sh" ]; then bad "a hostile file name ran code"; else ok; fi
+# With a valid name the same characters elsewhere are escaped: the script
+# compiles and its TOPOLOGY name is the literal text.
+printf 'name = "ok-name"\ndescription = "\\u001b[31mred\\u001b[0m \\u0007 bell"\n' > "$TMP/esc.toml"
+expect 0 "plan prints a description with terminal escapes" "$SIMRUN" plan "$TMP/esc.toml"
+if grep -q "$(printf '\033')" "$TMP/out"; then bad "an escape sequence reached the terminal"; else ok; fi
+has "$TMP/out" "?\[31mred?\[0m ? bell" "escapes shown as '?'"
+
+# Scenario files are regular files of bounded size: /dev/zero, a FIFO with
+# no writer and a directory get an answer at once.
+expect 2 "check /dev/zero" "$SIMRUN" check /dev/zero
+has "$TMP/err" "is not a regular file (a character device)" "device refused"
+mkfifo "$TMP/fifo.toml"
+expect 2 "check a FIFO" timeout 10 "$SIMRUN" check "$TMP/fifo.toml"
+has "$TMP/err" "is not a regular file (a FIFO)" "FIFO refused without blocking"
+head -c 2000000 /dev/zero | tr '\0' '#' > "$TMP/big.toml"
+expect 2 "check a 2 MB file" "$SIMRUN" check "$TMP/big.toml"
+has "$TMP/err" "over the limit of 1048576" "size limit named"
+expect 2 "check a huge topology" "$SIMRUN" check tests/data/scenarios/too-big.toml
+has "$TMP/err" "one machine runs at most 1000 switches and 2000 hosts" "topology limit named"
+
+# The controller's password: only a private regular file, never sent over
+# plain http to another machine without --insecure-credentials.
+printf 'secret\n' > "$TMP/pw"
+chmod 600 "$TMP/pw"
+cat > "$TMP/ext.toml" <<EOT
+name = "ext"
+[controller]
+kind = "odl"
+url = "http://192.0.2.10:8181"
+user = "admin"
+password_file = "$TMP/pw"
+EOT
+expect 1 "credentials over plain http to another host are refused" "$SIMRUN" run "$TMP/ext.toml"
+has "$TMP/err" "refusing to send the controller's credentials over plain http://" "insecure refusal"
+if grep -q secret "$TMP/err"; then bad "the password reached stderr"; else ok; fi
+chmod 644 "$TMP/pw"
+expect 1 "a password file others can read is refused" "$SIMRUN" run --insecure-credentials "$TMP/ext.toml"
+has "$TMP/err" "others can access it" "private file required"
+sed -i "s|password_file = .*|password_file = \"/dev/zero\"|" "$TMP/ext.toml"
+expect 1 "a device as password file is refused" "$SIMRUN" run --insecure-credentials "$TMP/ext.toml"
+has "$TMP/err" "not a regular file" "password file must be regular"
+expect 2 "ctl has no --password option" "$SIMRUN" ctl --password x switches
+expect 2 "ctl refuses credentials over plain http" \
+    env SIMRUN_CONTROLLER_PASSWORD=s3cr3t "$SIMRUN" ctl --url http://u@192.0.2.10:8080 switches
+has "$TMP/err" "refusing to send credentials" "ctl insecure refusal"
+if grep -q 's3cr3t' "$TMP/err"; then bad "the password reached stderr"; else ok; fi
+
 printf '%d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -24,6 +24,7 @@
 #include "plan.h"
 #include "proc.h"
 #include "runtime.h"
+#include "trace.h"
 #include "traffic_plan.h"
 #include "util.h"
 
@@ -415,6 +416,10 @@ main(int argc, char **argv)
         return 1;
     }
     opts.out_dir = c.dir = argv[2];
+    if (getenv("SIMRUN_PROTOCOL_TRACE")) {
+        /* The messages of every fault type, for tests/protocols_check.py. */
+        opts.trace = cfg.trace = sr_trace_open(getenv("SIMRUN_PROTOCOL_TRACE"), &err);
+    }
     c.rt = sim_runtime_up(plan, &opts, &err);
     if (!c.rt) {
         fprintf(stderr, "%s\n", err.msg);

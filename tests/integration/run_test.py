@@ -93,15 +93,23 @@ def main():
         print('skipped: needs root')
         return 77
     labels = []
+    trace = os.path.join(TMP, 'trace.jsonl')
     for n in (1, 2):
         d = os.path.join(TMP, 'run%d' % n)
+        env = dict(os.environ, SIMRUN_PROTOCOL_TRACE=trace) if n == 1 else None
         res = subprocess.run([SIMRUN, 'run', '--quiet', '--out', d, SCENARIO],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=300, env=env)
         check('run %d exits 0' % n, res.returncode == 0, res.stderr[-500:])
         check('run %d says complete' % n, 'short: complete' in res.stdout, res.stdout)
         if res.returncode == 0:
             labels.append(check_run(d, 'run %d' % n))
         check('run %d leaves a clean machine' % n, machine_clean())
+        if n == 1:
+            res = subprocess.run(['/usr/bin/python3', os.path.join(SRC, 'tests', 'protocols_check.py'),
+                                  os.path.join(SRC, 'docs', 'protocols'), trace, d],
+                                 capture_output=True, text=True)
+            check('every message of run 1 matches docs/protocols', res.returncode == 0,
+                  res.stdout[-1500:] + res.stderr[-500:])
     check('the same seed gives the same label for every sweep',
           len(labels) == 2 and labels[0] == labels[1],
           len(labels) == 2 and [k for k in labels[0] if labels[0][k] != labels[1].get(k)][:5])

@@ -203,7 +203,8 @@ def dpid_int(sw):
 # ---- tests ----
 
 def test_up_flows_links_and_teardown():
-    up = Up('up')
+    trace = os.path.join(TMP, 'up-trace.jsonl')
+    up = Up('up', env=dict(os.environ, SIMRUN_PROTOCOL_TRACE=trace))
     try:
         ready = up.wait_ready()
         print('  ready in %.1f s' % ready)
@@ -243,7 +244,18 @@ def test_up_flows_links_and_teardown():
         up.send('link %s %s up' % (link['a'], link['b']))
         wait_for('port %s:%d up' % (a['name'], link['a_port']),
                  lambda: port_state() & 1 == 0)
+        # The other commands of the control channel, for the protocol check.
+        up.send('host %s down' % server['name'])
+        up.send('host %s up' % server['name'])
+        up.send('switch %s stop' % topo['switches'][-1]['name'])
+        up.send('switch %s start' % topo['switches'][-1]['name'])
+        up.send('run %s true' % server['name'], expect='exit status 0')
         assert up.stop() == 0, up.stderr()
+        res = subprocess.run(['/usr/bin/python3', os.path.join(SRC, 'tests', 'protocols_check.py'),
+                              os.path.join(SRC, 'docs', 'protocols'), trace],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, 'messages that break docs/protocols:\n' + res.stdout
+        assert 'mininet.request' in res.stdout and 'mininet.event' in res.stdout, res.stdout
         nothing_left(topo)
         with open(os.path.join(up.dir, 'controller.log')) as fh:
             assert 'REST API on http://127.0.0.1:' in fh.read()
@@ -267,6 +279,12 @@ def test_sigterm_during_bringup():
     assert rc != 0, 'simrun exited 0 after SIGTERM during bring-up'
     assert 'interrupted' in up.stderr(), up.stderr()
     assert 'ready in' not in up.stderr()
+    # Acted on at once: the teardown began while Mininet was still
+    # building (the signal came right after the script started; building
+    # takes seconds on any machine), not after the network was up.
+    assert 'network started' not in up.stderr(), \
+        'simrun waited for the network to finish building:\n' + up.stderr()
+    assert 'tearing down what was started' in up.stderr(), up.stderr()
     nothing_left(topo)
 
 

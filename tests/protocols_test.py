@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""The protocol definitions hold and the check can fail (usage:
+protocols_test.py SOURCE_DIR): each schema is a valid JSON Schema, known
+good messages pass, and messages that break the definition (an unknown
+command, a missing field, a wrong type, a name that is not a name) are
+refused.  Real messages from both sides are checked by the integration
+tests through a protocol trace (tests/protocols_check.py)."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from protocols_check import check, validators  # noqa: E402
+
+SRC = os.path.abspath(sys.argv[1])
+vals = validators(os.path.join(SRC, 'docs', 'protocols'))
+results = []
+
+
+def expect(kind, msg, good):
+    why = check(vals, kind, msg)
+    results.append((kind, msg, good, why))
+
+
+expect('mininet.request', {'id': 1, 'cmd': 'link', 'a': 'c1', 'b': 'c2', 'state': 'down'}, True)
+expect('mininet.request', {'id': 2, 'cmd': 'tcpcheck', 'pairs': [['u1h1', '10.0.1.1']],
+                           'timeout': 2}, True)
+expect('mininet.request', {'id': 3, 'cmd': 'agents_stop'}, True)
+expect('mininet.request', {'id': 4, 'cmd': 'reboot'}, False)
+expect('mininet.request', {'id': 5, 'cmd': 'link', 'a': 'c1', 'state': 'down'}, False)
+expect('mininet.request', {'id': 6, 'cmd': 'host', 'name': "x'; rm -rf /", 'state': 'up'}, False)
+expect('mininet.answer', {'id': 1, 'ok': True}, True)
+expect('mininet.answer', {'id': 7, 'ok': True, 'stopped': 24, 'failed': {'u1h1': 3}}, True)
+expect('mininet.answer', {'id': 1, 'ok': False}, False)
+expect('mininet.event', {'event': 'agent_exit', 'host': 'u1h1', 'status': 3}, True)
+expect('mininet.event', {'event': 'started', 'switches': 2}, False)
+expect('agent.control', {'load': 4, 'extra_streams': 0, 'by': 'congestion all'}, True)
+expect('agent.control', {'load': 0.5, 'extra_streams': 0}, False)
+expect('agent.control', {'load': 1, 'extra_streams': 0, 'rate': 9}, False)
+sweep = open(os.path.join(SRC, 'tests', 'fuzz', 'corpus', 'controller', 'sweep'), 'rb').read()[1:]
+good_sweep = json.loads(sweep)
+del good_sweep['2']                 # the sample's switch 2 is an error entry
+expect('controller.sweep', good_sweep, True)
+expect('controller.sweep', {'1': {'port': [{'port_no': 1}]}}, False)
+expect('controller.flowentries', [{'cmd': 'add', 'flow': {'dpid': 1, 'match': {},
+                                                          'actions': []}}], True)
+expect('controller.flowentries', [{'cmd': 'replace', 'flow': {'dpid': 1}}], False)
+expect('controller.flowentries_answer', {'done': 3, 'failed': []}, True)
+expect('traffic.plan', {'host': 'u1h1', 'ip': '10.0.1.1', 'seed': 7,
+                        'roles': {'video': {'servers': ['10.0.100.1'], 'bitrate_kbps': 1500}}},
+       True)
+expect('traffic.plan', {'host': 'u1h1', 'ip': '10.0.1.1', 'seed': 7,
+                        'roles': {'video': {'servers': ['10.0.100.1']}}}, False)
+
+failed = 0
+for kind, msg, good, why in results:
+    if (why is None) != good:
+        failed += 1
+        print('FAIL %s %s: %s' % (kind, json.dumps(msg)[:120],
+                                  'refused: %s' % why if good else 'passed, but must not'))
+print('%d passed, %d failed' % (len(results) - failed, failed))
+sys.exit(1 if failed else 0)
