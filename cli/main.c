@@ -482,7 +482,7 @@ up_collect(struct up_loop *u, const struct sim_plan *plan)
         u->rc = 1;
     } else {
         SR_INFO("collecting every %.1f s into %s", o.interval_s, o.dir);
-        sig = col_run(c, 1e12, up_tick, u);
+        sig = col_run(c, 1e12, up_tick, NULL, u);
         col_finish(c, sig || u->quit ? "interrupted" : u->rc ? "failed" : "complete");
     }
     ctl_client_free(client);

@@ -997,7 +997,8 @@ col_sweep(struct collector *c, long k, double scheduled)
 }
 
 int
-col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx)
+col_run(struct collector *c, double duration_s, col_tick_fn *tick, col_idle_fn *idle,
+        void *ctx)
 {
     for (long k = 0;; k++) {
         double scheduled = (double) k * c->interval, now = col_now_s(c);
@@ -1006,8 +1007,16 @@ col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx)
             return 0;
         }
         while (now < scheduled) {
-            int sig = sr_signals_sleep((int) ((scheduled - now) * 1000.0) + 1);
+            double wait = scheduled - now;
+            int sig;
 
+            if (idle) {
+                double again = idle(ctx, c, scheduled);
+
+                now = col_now_s(c);
+                wait = fmin(scheduled - now, again);
+            }
+            sig = wait > 0 ? sr_signals_sleep((int) (wait * 1000.0) + 1) : sr_signals_pending();
             if (sig) {
                 return sig;
             }

@@ -83,13 +83,18 @@ double col_now_s(const struct collector *c);
 
 /* Called after every sweep (k is its number); returning false stops. */
 typedef bool col_tick_fn(void *ctx, struct collector *c, long k, double t_s);
+/* Called while the collector waits for its next sweep, due at
+ * 'next_sweep_s' (col_now_s's clock): work that fits before it may run
+ * there.  Returns how soon (seconds) it wants to be called again. */
+typedef double col_idle_fn(void *ctx, struct collector *c, double next_sweep_s);
 
 /* Sweeps until 'duration_s' has passed, a signal arrives (see
  * sr_signals_install), 'tick' says stop, or a write of the dataset fails.
  * Returns 0, the signal number that stopped it, or the negative code of
  * the failed write (col_write_error() says which: SR_ENOSPC for a full
  * disk). */
-int col_run(struct collector *c, double duration_s, col_tick_fn *tick, void *ctx);
+int col_run(struct collector *c, double duration_s, col_tick_fn *tick, col_idle_fn *idle,
+            void *ctx);
 
 /* Runs sweep 'k' now (for tests and benchmarks).  Returns the number of
  * switches that failed. */

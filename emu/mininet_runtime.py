@@ -32,6 +32,7 @@
 import argparse
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -57,6 +58,52 @@ while True:
 '''
 
 
+def run_batch(argv, lines, check=True):
+    """Runs a batch tool ('ip -batch -', 'tc -batch -') on 'lines' given on
+    its standard input: one process for many objects."""
+    if not lines:
+        return
+    proc = subprocess.run(argv, input=''.join(line + '\n' for line in lines),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    if check and proc.returncode != 0:
+        raise OSError('%s failed: %s' % (' '.join(argv), proc.stdout.strip()[-600:]))
+
+
+def run_parallel(commands, width=32):
+    """Runs 'commands' (argv lists) at most 'width' at a time; raises
+    OSError naming the first that failed."""
+    running, failed = [], []
+    for argv in commands + [None]:
+        while running and (argv is None or len(running) >= width):
+            argv_done, proc = running.pop(0)
+            out = proc.communicate()[0]
+            if proc.returncode != 0:
+                failed.append('%s: %s' % (' '.join(argv_done), out.strip()))
+        if argv is not None:
+            running.append((argv, subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                                   stderr=subprocess.STDOUT,
+                                                   universal_newlines=True)))
+    if failed:
+        raise OSError('; '.join(failed[:3]))
+
+
+def parallel(fn, items, width=16):
+    """fn(item) for every item, in threads (the work waits on other
+    processes), in the items' order."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        return list(pool.map(fn, items))
+
+
+def htb_commands(intf, bw):
+    """Mininet TCLink's shaping of 'intf' at 'bw' Mbit/s (an HTB root with
+    one class), as 'tc -batch' lines."""
+    return ['qdisc replace dev %s root handle 5:0 htb default 1' % intf,
+            'class replace dev %s parent 5:0 classid 5:1 htb rate %fMbit burst 15k'
+            % (intf, bw)]
+
+
 def _protocol_stream():
     """Keeps the real stdout for the control channel and sends everything
     else that writes to stdout (Mininet, print) to stderr."""
@@ -64,6 +111,80 @@ def _protocol_stream():
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return proto
+
+
+from mininet.link import Intf, Link          # noqa: E402  (after TOPOLOGY)
+from mininet.node import Host, OVSSwitch     # noqa: E402
+
+
+class BatchIntf(Intf):
+    """A Mininet interface whose settings the runtime applies in batches
+    (make_links, BatchHost.configure, switch_ports) instead of a command each."""
+
+    def config(self, **params):
+        return {}
+
+
+class BatchLink(Link):
+    """A Mininet link whose veth pair is created with all the others in one
+    'ip -batch' (Runtime.make_links): the pair is only recorded here."""
+    pending = None
+
+    def __init__(self, node1, node2, **params):
+        params['intf'] = BatchIntf   # Mininet.addLink passes its own default
+        Link.__init__(self, node1, node2, **params)
+
+    def makeIntfPair(self, intfname1, intfname2, addr1=None, addr2=None,
+                     node1=None, node2=None, deleteIntfs=True):
+        BatchLink.pending.append(((intfname1, addr1, node1),
+                                  (intfname2, addr2, node2)))
+
+
+class BatchHost(Host):
+    """A Mininet host configured by one command in its namespace (configure)."""
+
+    def config(self, **_params):
+        return {}
+
+    def configure(self, bw):
+        """Loopback and its interface up with its address, IPv6 off
+        (kernel IPv6 chatter would only reach the controller as noise),
+        transmit checksum offload off, shaping: one shell command.  The
+        MAC was given when the veth was made."""
+        steps = ['sysctl -qw net.ipv6.conf.all.disable_ipv6=1 '
+                 'net.ipv6.conf.default.disable_ipv6=1', 'ip link set dev lo up']
+        intf = self.defaultIntf()
+        if intf is not None:
+            intf.mac = self.params.get('mac')
+            intf.ip, intf.prefixLen = self.params['ip'].split('/')
+        for intf in self.intfList():
+            name = shlex.quote(intf.name)
+            if intf.ip:
+                steps.append('ip addr add %s/%s dev %s' % (intf.ip, intf.prefixLen, name))
+            steps.append('ip link set dev %s up' % name)
+            steps.append('ethtool -K %s gro off tx off' % name)
+            if bw:
+                steps += ['tc %s' % c for c in htb_commands(name, bw)]
+        out = self.cmd(' && '.join(steps) + ' 2>&1; echo rc=$?')
+        if 'rc=0' not in out:
+            raise OSError('cannot set up host %s: %s' % (self.name, out.strip()[-400:]))
+
+
+class RootSwitch(OVSSwitch):
+    """An Open vSwitch bridge in the root namespace, with no shell of its
+    own: its few commands (ovs-vsctl, ip) run as plain processes."""
+
+    def startShell(self, mnopts=None):
+        self.shell = None
+
+    def cmd(self, *args, **_kwargs):
+        proc = subprocess.run(' '.join(str(a) for a in args), shell=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True)
+        return proc.stdout
+
+    def terminate(self):
+        pass
 
 
 class Runtime(object):
@@ -105,42 +226,51 @@ class Runtime(object):
                                'status': status})
 
     def build(self):
+        """Builds the network with Mininet's node and link objects, but sets
+        it up in batches instead of one shell round trip per interface
+        setting (which is where a Mininet start spends its time on a busy
+        machine): every veth pair in one 'ip -batch', each host configured
+        by one command in its namespace, the switches started by one
+        ovs-vsctl transaction, shaping in one 'tc -batch'."""
         from mininet.net import Mininet
-        from mininet.node import OVSSwitch, RemoteController
-        from mininet.link import Link, TCLink
+        from mininet.node import RemoteController
 
         bw = TOPOLOGY.get('bw_mbps')
         self.net = Mininet(topo=None, build=False, controller=None,
-                           autoSetMacs=False, link=TCLink if bw else Link,
+                           autoSetMacs=False, link=BatchLink,
                            waitConnected=False)
         self.net.addController('c0', controller=RemoteController,
                                ip=self.args.controller_ip,
                                port=self.args.controller_port)
-        t_add = time.time()
+        t0 = time.time()
+        # Hosts start a shell each (their namespace); switches live in the
+        # root namespace and need none.  Shells start in parallel.
+        hosts = parallel(lambda h: BatchHost(h[0], ip=h[1], mac=h[2]),
+                         TOPOLOGY['hosts'])
+        for host in hosts:
+            self.net.hosts.append(host)
+            self.net.nameToNode[host.name] = host
         for name, dpid in TOPOLOGY['switches']:
             # batch: one ovs-vsctl for all switches at start (Mininet's
             # batchStartup), instead of one per switch; it clears the flag,
             # so a switch restarted later starts at once.
-            self.net.addSwitch(name, cls=OVSSwitch, dpid=dpid, datapath='user',
+            self.net.addSwitch(name, cls=RootSwitch, dpid=dpid, datapath='user',
                                protocols='OpenFlow13', failMode='secure',
                                batch=True)
-        for name, ip, mac, _role in TOPOLOGY['hosts']:
-            self.net.addHost(name, ip=ip, mac=mac)
+        BatchLink.pending = []
+        macs = dict((h[0], h[2]) for h in TOPOLOGY['hosts'])
         for a, aport, b, bport, _kind in TOPOLOGY['links']:
-            opts = {'bw': bw} if bw else {}
-            link = self.net.addLink(a, b, port1=aport, port2=bport, **opts)
+            link = self.net.addLink(a, b, port1=aport, port2=bport,
+                                    addr1=macs.get(a), addr2=macs.get(b))
             self.links[(a, b)] = link
-        t0 = time.time()
-        self.net.build()
-        t0, t_add = t_add, t0
         t1 = time.time()
-        self.disable_offload()
-        for host in self.net.hosts:
-            # Kernel IPv6 chatter would only reach the controller as noise.
-            host.cmd('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 '
-                     'net.ipv6.conf.default.disable_ipv6=1')
+        self.make_links(BatchLink.pending)
+        BatchLink.pending = None
+        self.net.built = True
+        parallel(lambda h: h.configure(bw), self.net.hosts)
         t2 = time.time()
         self.net.start()
+        self.switch_ports(bw, self.net.switches)
         t3 = time.time()
         self.tag_bridges()
         for name, _ip, _mac, role in TOPOLOGY['hosts']:
@@ -156,6 +286,42 @@ class Runtime(object):
                                'offload': round(t2 - t1, 2),
                                'start': round(t3 - t2, 2)}})
 
+    @staticmethod
+    def make_links(pending):
+        """Every veth pair in one 'ip -batch', run in the root namespace:
+        an end that belongs to a host is created straight in the host's
+        namespace, with its MAC."""
+        lines = []
+        for end1, end2 in pending:
+            halves = []
+            for name, mac, node in (end1, end2):
+                part = 'name %s' % shlex.quote(name)
+                if node is not None and node.inNamespace:
+                    part += ' netns %d' % node.pid
+                if mac:
+                    part += ' address %s' % shlex.quote(mac)
+                halves.append(part)
+            lines.append('link add %s type veth peer %s' % tuple(halves))
+        run_batch(['ip', '-batch', '-'], lines)
+
+    def switch_ports(self, bw, switches):
+        """The root namespace's side of every link: up, transmit checksum
+        offload off (the userspace datapath does not fill in checksums the
+        kernel left to the NIC: with offload on, ping works and TCP silently
+        fails), and the same HTB shaping as Mininet's TCLink, after Open
+        vSwitch took the ports (it resets their queueing)."""
+        names = [i.name for sw in switches for i in sw.intfList() if i.name != 'lo']
+        # The run's device group marks them (and the bridges' own devices)
+        # for a teardown in one call (see stop).
+        group = ' group %d' % self.args.devgroup
+        run_batch(['ip', '-batch', '-'],
+                  ['link set dev %s up%s' % (shlex.quote(n), group) for n in names] +
+                  ['link set dev %s%s' % (shlex.quote(sw.name), group) for sw in switches])
+        run_parallel([['ethtool', '-K', n, 'gro', 'off', 'tx', 'off'] for n in names])
+        if bw:
+            run_batch(['tc', '-force', '-batch', '-'],
+                      [c for n in names for c in htb_commands(n, bw)])
+
     def tag_bridges(self):
         # simrun clean finds what a killed run left by this tag.
         args = ['ovs-vsctl']
@@ -163,17 +329,6 @@ class Runtime(object):
             args += ['--', 'set', 'bridge', sw.name,
                      'external-ids:simrun-run=%s' % self.args.run_id]
         subprocess.check_call(args)
-
-    def disable_offload(self):
-        # The userspace datapath does not fill in checksums the kernel left
-        # to the NIC: with offload on, ping works and TCP silently fails.
-        for link in self.links.values():
-            for intf in (link.intf1, link.intf2):
-                out = intf.node.cmd('ethtool -K %s tx off 2>&1; echo rc=$?'
-                                    % intf.name)
-                if 'rc=0' not in out:
-                    raise OSError('cannot turn off checksum offload on %s: %s'
-                                  % (intf.name, out.strip()))
 
     def find_link(self, a, b):
         link = self.links.get((a, b)) or self.links.get((b, a))
@@ -202,6 +357,9 @@ class Runtime(object):
             self.stopped_switches.add(sw.name)
         elif msg['state'] == 'start':
             sw.start(self.net.controllers)
+            # Its ports come back to Open vSwitch: shaping and offload again.
+            self.switch_ports(TOPOLOGY.get('bw_mbps'), [sw])
+            self.tag_bridges()
             self.stopped_switches.discard(sw.name)
         else:
             raise ValueError("switch state must be 'stop' or 'start'")
@@ -344,6 +502,14 @@ class Runtime(object):
             self.send(answer)
 
     def stop(self):
+        """Puts the network away in batches.  Every device of the run in
+        the root namespace (the switches' ports, and the bridges' own
+        devices) carries the run's device group, so one 'ip link del group'
+        removes them all, and with them the hosts' ends of the veths: the
+        kernel then waits for one grace period instead of one per device.
+        The bridges go in one ovs-vsctl transaction that does not wait for
+        ovs-vswitchd to finish freeing them (a next run's first ovs-vsctl
+        waits for it); the hosts' shells last."""
         # Once stopping, a SIGTERM must not cut the cleanup short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         self.do_agents_stop({})
@@ -353,9 +519,18 @@ class Runtime(object):
                 proc.wait()
         self.listeners = []
         self.spawned = []
-        if self.net is not None:
-            net, self.net = self.net, None
-            net.stop()
+        if self.net is None:
+            return
+        net, self.net = self.net, None
+        subprocess.run(['ip', 'link', 'del', 'group', str(self.args.devgroup)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if net.switches:
+            args = ['ovs-vsctl', '--timeout=30', '--no-wait']
+            for sw in net.switches:
+                args += ['--', '--if-exists', 'del-br', sw.name]
+            subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for host in net.hosts:
+            host.terminate()
 
 
 def main():
@@ -365,6 +540,7 @@ def main():
     parser.add_argument('--log-level', default='warning')
     parser.add_argument('--run-id', default='manual')
     parser.add_argument('--probe-port', type=int, default=7)
+    parser.add_argument('--devgroup', type=int, default=21330)
     args = parser.parse_args()
     # SIGTERM unwinds through the finally below, which stops the network.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -30,6 +30,8 @@ enum ep_state { EP_PENDING, EP_ACTIVE, EP_REVERTING, EP_DONE };
 /* How long a fault may take to show, and to go. */
 #define VERIFY_S 5.0
 #define VERIFY_SLOW_S 10.0
+/* How soon a fault being verified is looked at again. */
+#define LOOK_EVERY_S 0.05
 #define REVERT_S 20.0
 
 struct ep {
@@ -38,8 +40,11 @@ struct ep {
     struct flt_run *run;
     bool verified, healed;
     bool partly;              /* noted that the controller began to heal it */
-    bool checking;            /* verification under way, one look per sweep */
-    double check_t0;
+    bool checking;            /* verification (of the fault, or of its revert) under way */
+    double check_t0;          /* when the step began (sr_now) */
+    double next_look;         /* collection time of the next look */
+    double next_watch;        /* of the next look for healing */
+    double look_s;            /* how long the last look took */
     struct col_touch *touched;
     size_t ntouched;
 };
@@ -58,6 +63,7 @@ struct exec {
     struct sr_error werr;     /* the first failed write outside the collector */
     bool agents;              /* the traffic agents are running */
     struct sim_run_summary *sum;
+    double interval;          /* the collector's, in seconds */
     /* The link watch: since when no fault has been in the air, the last
      * look, and whether links were found lost (and since when). */
     double quiet_since, watch_t, lost_t;
@@ -244,11 +250,16 @@ failed(struct exec *x, struct ep *p, double took_ms, const char *why, bool injec
     x->sum->failed++;
 }
 
+/* The time a look at a fault may take, before it is known (then the
+ * last look's). */
+#define LOOK_GUESS_S 0.2
+/* How often a verified fault is looked at for healing. */
+#define WATCH_EVERY_S_FAULT 2.0
+
 static void
 inject(struct exec *x, struct ep *p)
 {
     struct sr_error err = { 0 };
-    struct sr_buf seen = SR_BUF_INIT;
     double t0 = sr_now(), t = col_now_s(x->col);
 
     SR_INFO("t=%.1f s: injecting %s on %s", t, p->e->type->name, p->e->target);
@@ -256,32 +267,32 @@ inject(struct exec *x, struct ep *p)
     col_fault_event(x->col, p->e->id, COL_INJECT, t);
     p->state = EP_ACTIVE;
     x->sum->injected++;
-    if (flt_inject(&x->fe.env, p->e, &p->run, &err) == 0 && flt_run_slow(p->run, false)) {
-        /* Slow to show: looked at once per sweep from now on. */
-        p->checking = true;
-        p->check_t0 = t0;
+    if (flt_inject(&x->fe.env, p->e, &p->run, &err) < 0) {
+        failed(x, p, (sr_now() - t0) * 1000.0, err.msg, true);
         return;
     }
-    if (err.code || flt_verify(&x->fe.env, p->run, VERIFY_S, &seen, &err) < 0) {
-        failed(x, p, (sr_now() - t0) * 1000.0, err.msg, true);
-    } else {
-        verified(x, p, (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
-    }
-    sr_buf_release(&seen);
+    /* Verified by looks between sweeps (see idle): never in the way of
+     * one. */
+    p->checking = true;
+    p->check_t0 = t0;
+    p->next_look = 0;
 }
 
-/* One look at a fault seen over a window: verified (or reverted) once the
- * window shows it, failed when it has not shown within the time allowed. */
+/* One look at a fault being verified (or, reverting, at its undoing):
+ * verified (or reverted) once it shows, failed when it has not shown
+ * within the time allowed. */
 static void
 look(struct exec *x, struct ep *p)
 {
     struct sr_error err = { 0 };
     struct sr_buf seen = SR_BUF_INIT;
     bool back = p->state == EP_REVERTING;
-    double took = sr_now() - p->check_t0, limit = back ? REVERT_S : VERIFY_SLOW_S;
-    int ok = back ? flt_check_reverted(&x->fe.env, p->run, &seen, &err)
-                  : flt_check(&x->fe.env, p->run, &seen, &err);
+    double t0 = sr_now(), took = t0 - p->check_t0;
+    double limit = back ? REVERT_S : flt_run_slow(p->run, false) ? VERIFY_SLOW_S : VERIFY_S;
+    int ok = flt_look(&x->fe.env, p->run, back, &seen, &err);
 
+    p->look_s = sr_now() - t0;
+    took = sr_now() - p->check_t0;
     if (ok == 1) {
         p->checking = false;
         if (back) {
@@ -309,7 +320,6 @@ static void
 revert(struct exec *x, struct ep *p, const char *why)
 {
     struct sr_error err = { 0 };
-    struct sr_buf seen = SR_BUF_INIT;
     double t0 = sr_now();
 
     SR_INFO("t=%.1f s: reverting %s on %s%s", col_now_s(x->col), p->e->type->name, p->e->target,
@@ -325,18 +335,14 @@ revert(struct exec *x, struct ep *p, const char *why)
                "the fault had not shown when its time was up", true);
         p->checking = false;
     }
-    if (flt_revert(&x->fe.env, p->run, &err) == 0 && flt_run_slow(p->run, true)) {
-        p->state = EP_REVERTING;
-        p->checking = true;
-        p->check_t0 = t0;
+    if (flt_revert(&x->fe.env, p->run, &err) < 0) {
+        failed(x, p, (sr_now() - t0) * 1000.0, err.msg, false);
         return;
     }
-    if (err.code || flt_verify_reverted(&x->fe.env, p->run, REVERT_S, &seen, &err) < 0) {
-        failed(x, p, (sr_now() - t0) * 1000.0, err.msg, false);
-    } else {
-        reverted(x, p, (sr_now() - t0) * 1000.0, sr_buf_cstr(&seen));
-    }
-    sr_buf_release(&seen);
+    p->state = EP_REVERTING;
+    p->checking = true;
+    p->check_t0 = t0;
+    p->next_look = 0;
 }
 
 /* Whether a verified fault is still in effect: the controller may heal it. */
@@ -347,12 +353,11 @@ recheck(struct exec *x, struct ep *p)
     struct sr_buf seen = SR_BUF_INIT;
     size_t left = 0, of = 0;
     bool counted;
+    double t0 = sr_now();
     int rc;
 
-    if (!p->verified || p->healed || !p->run) {
-        return;
-    }
     rc = flt_check(&x->fe.env, p->run, &seen, &err);
+    p->look_s = sr_now() - t0;
     counted = rc >= 0 && flt_run_effect(p->run, &left, &of);
     if (counted) {
         col_fault_effect(x->col, p->e->id, col_now_s(x->col), (double) left / (double) of);
@@ -383,6 +388,56 @@ recheck(struct exec *x, struct ep *p)
     sr_buf_release(&seen);
 }
 
+/* The fault steps that are due, in the time between sweeps: injections and
+ * reverts when their time has come, looks that verify them, and the watch
+ * for healing.  A look starts only when it fits before the next sweep
+ * (judged by the last look's length), so the sweeps keep their clock.
+ * Returns how soon it wants to be called again (seconds). */
+static double
+idle(void *ctx, struct collector *c, double next_sweep_s)
+{
+    struct exec *x = ctx;
+    double again = 1e9;
+
+    (void) c;
+    for (size_t i = 0; i < x->neps; i++) {
+        struct ep *p = &x->eps[i];
+        double now = col_now_s(x->col), room = next_sweep_s - now;
+        double at = (double) p->e->at_ms / 1000.0, end = at + (double) p->e->duration_ms / 1000.0;
+        double cost = p->look_s > 0 ? p->look_s : LOOK_GUESS_S;
+
+        if (p->state == EP_PENDING && now >= at) {
+            inject(x, p);
+            again = 0;
+        } else if (p->state == EP_ACTIVE && now >= end) {
+            revert(x, p, NULL);
+            again = 0;
+        } else if (p->checking && now >= p->next_look) {
+            if (cost < room || room > x->interval * 0.9) {
+                look(x, p);
+                p->next_look = col_now_s(x->col) + LOOK_EVERY_S;
+                again = p->checking ? fmin(again, LOOK_EVERY_S) : 0;
+            } else {
+                again = fmin(again, room + 0.01); /* after the sweep */
+            }
+        } else if (p->checking) {
+            again = fmin(again, p->next_look - now);
+        } else if (p->state == EP_ACTIVE && p->verified && !p->healed && p->run &&
+                   now >= p->next_watch) {
+            if (cost < room) {
+                recheck(x, p);
+                p->next_watch = col_now_s(x->col) + WATCH_EVERY_S_FAULT;
+            }
+            again = fmin(again, fmax(p->next_watch - col_now_s(x->col), room + 0.01));
+        } else if (p->state == EP_PENDING) {
+            again = fmin(again, at - now);
+        } else if (p->state == EP_ACTIVE) {
+            again = fmin(again, end - now);
+        }
+    }
+    return again > 0 ? again : 0;
+}
+
 static bool
 tick(void *ctx, struct collector *c, long k, double t_s)
 {
@@ -393,21 +448,8 @@ tick(void *ctx, struct collector *c, long k, double t_s)
 
     (void) c;
     for (size_t i = 0; i < x->neps; i++) {
-        struct ep *p = &x->eps[i];
-        double at = (double) p->e->at_ms / 1000.0, end = at + (double) p->e->duration_ms / 1000.0;
-
-        if (p->state == EP_ACTIVE && col_now_s(x->col) >= end) {
-            revert(x, p, NULL);
-        } else if (p->checking) {
-            look(x, p);
-        } else if (p->state == EP_ACTIVE) {
-            recheck(x, p);
-        }
-        if (p->state == EP_PENDING && col_now_s(x->col) >= at) {
-            inject(x, p);
-        }
-        if (p->state == EP_ACTIVE || p->state == EP_REVERTING) {
-            active = p->e->type->name;
+        if (x->eps[i].state == EP_ACTIVE || x->eps[i].state == EP_REVERTING) {
+            active = x->eps[i].e->type->name;
         }
     }
     watch_links(x, active == NULL);
@@ -655,7 +697,8 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     struct col_options co = { .interval_s = (double) scn->collector.interval_ms / 1000.0,
                               .csv = scn->collector.csv, .jsonl = scn->collector.jsonl,
                               .flows = scn->collector.flows };
-    struct exec x = { .plan = plan, .sum = sum, .watch_t = -WATCH_EVERY_S };
+    struct exec x = { .plan = plan, .sum = sum, .watch_t = -WATCH_EVERY_S,
+                      .interval = (double) scn->collector.interval_ms / 1000.0 };
     struct col_switch *sws = NULL;
     struct col_fault *faults = NULL;
     char *path;
@@ -726,7 +769,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     SR_INFO("running for %.0f s (warm-up %.0f s, %zu fault episode%s)",
             (double) plan->duration_ms / 1000.0, (double) scn->warmup_ms / 1000.0, x.neps,
             x.neps == 1 ? "" : "s");
-    crc = col_run(x.col, (double) plan->duration_ms / 1000.0, tick, &x);
+    crc = col_run(x.col, (double) plan->duration_ms / 1000.0, tick, idle, &x);
     sig = crc > 0 ? crc : 0;
     if (crc < 0 && !x.werr.code) {
         x.werr = *col_write_error(x.col);
@@ -761,7 +804,9 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     for (size_t i = 0; i < x.neps; i++) {
         while (x.eps[i].state == EP_REVERTING) {
             look(&x, &x.eps[i]);
-            poll(NULL, 0, 100);
+            if (x.eps[i].state == EP_REVERTING) {
+                poll(NULL, 0, 50);
+            }
         }
     }
     if (!sig && sr_signals_pending()) {

@@ -16,6 +16,9 @@
 /* Not "mininet.py": a script of that name would shadow the mininet package. */
 #define MN_SCRIPT "net.py"
 #define PROBE_PORT 7 /* the servers' readiness listener, inside namespaces */
+/* The network device group of every device a run makes in the root
+ * namespace ("SR"): teardown and 'simrun clean' delete them in one call. */
+#define SIM_DEVGROUP 21330
 
 extern const char ctl_embedded_app_py[];
 extern const size_t ctl_embedded_app_py_size;

@@ -345,8 +345,10 @@ note_pid(struct sim_runtime *rt, const char *key, pid_t pid)
 
 /* ---- the controller ---- */
 
+/* Starts the embedded controller (it answers a second or so later: see
+ * wait_controller). */
 static int
-start_controller(struct sim_runtime *rt, double deadline, struct sr_error *err)
+spawn_controller(struct sim_runtime *rt, struct sr_error *err)
 {
     char of[16], envport[48], *app = xasprintf("%s/controller.py", rt->dir);
     char *logp = xasprintf("%s/controller.log", rt->dir);
@@ -355,8 +357,7 @@ start_controller(struct sim_runtime *rt, double deadline, struct sr_error *err)
                            "--noinstall-lldp-flow", "--default-log-level", "20", app, NULL };
     const char *env[] = { envport, "SIMRUN_REST_HOST=127.0.0.1", NULL };
     struct sr_fd_spec null = { SR_FD_NULL, NULL }, logf = { SR_FD_FILE, logp };
-    struct sr_error e = { 0 };
-    int rc = 0, status = 0;
+    int rc = 0;
 
     snprintf(of, sizeof of, "%d", rt->of_port);
     snprintf(envport, sizeof envport, "SIMRUN_REST_PORT=%d", rt->rest_port);
@@ -364,10 +365,22 @@ start_controller(struct sim_runtime *rt, double deadline, struct sr_error *err)
     if (sr_file_verify(app, ctl_embedded_app_py, ctl_embedded_app_py_size, err) < 0 ||
         sr_spawn(argv, env, null, logf, logf, &rt->ctl, err) < 0) {
         rc = -err->code;
-        goto out;
+    } else {
+        note_pid(rt, "controller_pid", rt->ctl.pid);
     }
-    note_pid(rt, "controller_pid", rt->ctl.pid);
-    /* Ready when the REST API answers. */
+    free(app);
+    free(logp);
+    return rc;
+}
+
+/* Waits until the embedded controller's REST API answers. */
+static int
+wait_controller(struct sim_runtime *rt, double deadline, struct sr_error *err)
+{
+    char *logp = xasprintf("%s/controller.log", rt->dir);
+    struct sr_error e = { 0 };
+    int rc = 0, status = 0;
+
     for (;;) {
         uint64_t *dpids = NULL;
         size_t n = 0;
@@ -404,9 +417,16 @@ start_controller(struct sim_runtime *rt, double deadline, struct sr_error *err)
     }
 
 out:
-    free(app);
     free(logp);
     return rc;
+}
+
+static int
+start_controller(struct sim_runtime *rt, double deadline, struct sr_error *err)
+{
+    int rc = spawn_controller(rt, err);
+
+    return rc < 0 ? rc : wait_controller(rt, deadline, err);
 }
 
 /* ---- the control channel ---- */
@@ -600,16 +620,18 @@ sim_runtime_command(struct sim_runtime *rt, json_t *cmd, double timeout_s, json_
 static int
 start_mininet(struct sim_runtime *rt, double deadline, struct sr_error *err)
 {
-    char port[16], probe[16];
+    char port[16], probe[16], group[16];
     char *script = xasprintf("%s/" MN_SCRIPT, rt->dir);
     char *logp = xasprintf("%s/mininet.log", rt->dir);
     const char *argv[] = { PYTHON, script, "--controller-ip", rt->of_ip, "--controller-port",
-                           port, "--run-id", rt->run_id, "--probe-port", probe, NULL };
+                           port, "--run-id", rt->run_id, "--probe-port", probe,
+                           "--devgroup", group, NULL };
     struct sr_fd_spec pipe_spec = { SR_FD_PIPE, NULL }, logf = { SR_FD_FILE, logp };
     int rc;
 
     snprintf(port, sizeof port, "%d", rt->of_port);
     snprintf(probe, sizeof probe, "%d", PROBE_PORT);
+    snprintf(group, sizeof group, "%d", SIM_DEVGROUP);
     /* Runs as root: only the script simrun wrote into the run directory. */
     rc = sr_file_verify(script, rt->script.data, rt->script.len, err);
     if (rc == 0) {
@@ -804,15 +826,20 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
     if (rt->external) {
         SR_INFO("external %s controller at %s (OpenFlow on %s:%d)",
                 sim_runtime_controller_kind(rt), rt->public_url, rt->of_ip, rt->of_port);
-    } else {
-        if (start_controller(rt, rt->t0 + 30.0, err) < 0) {
+    } else if (spawn_controller(rt, err) < 0) {
+        goto fail;
+    }
+    /* The controller and the network start side by side (each takes a
+     * second or more); the switches connect once both are there. */
+    if (start_mininet(rt, rt->t0 + timeout, err) < 0) {
+        goto fail;
+    }
+    if (!rt->external) {
+        if (wait_controller(rt, rt->t0 + 30.0, err) < 0) {
             goto fail;
         }
         SR_INFO("controller answering at %s (OpenFlow on 127.0.0.1:%d)", rt->public_url,
                 rt->of_port);
-    }
-    if (start_mininet(rt, rt->t0 + timeout, err) < 0) {
-        goto fail;
     }
     SR_INFO("network started: %zu switches, %zu hosts (%.1f s)", t->nsw, t->nhost,
             sr_now() - rt->t0);

@@ -325,6 +325,29 @@ rt_sweep(json_t *state, struct sr_buf *out)
             p += n + (p[n] == '\n');
         }
     }
+    /* Every device a run made in the root namespace carries its device
+     * group: one call removes what a killed run left (and the hosts' ends
+     * of its veths). */
+    if (ipcmd) {
+        char group[16];
+        const char *del[] = { ipcmd, "link", "del", "group", group, NULL };
+        struct sr_buf shown = SR_BUF_INIT;
+        const char *show[] = { ipcmd, "-o", "link", "show", "group", group, NULL };
+
+        snprintf(group, sizeof group, "%d", SIM_DEVGROUP);
+        if (sr_run(show, 10000, &shown, NULL) == 0 && shown.len) {
+            size_t n = 0;
+
+            for (const char *p = sr_buf_cstr(&shown); *p; p++) {
+                n += *p == '\n';
+            }
+            if (sr_run(del, 30000, NULL, NULL) == 0) {
+                report(out, "%zu network device%s of group %d", n, n == 1 ? "" : "s",
+                       SIM_DEVGROUP);
+            }
+        }
+        sr_buf_release(&shown);
+    }
     sws = json_object_get(state, "switches");
     json_array_foreach(sws, i, v) {
         const char *sw = json_string_value(json_array_get(v, 0));

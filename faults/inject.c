@@ -266,6 +266,22 @@ flt_run_slow(const struct flt_run *r, bool reverting)
     return reverting ? ops_of(r)->slow_revert : ops_of(r)->slow_inject;
 }
 
+int
+flt_look(const struct flt_env *env, struct flt_run *r, bool reverting, struct sr_buf *seen,
+         struct sr_error *err)
+{
+    int ok = ops_of(r)->check(env, r, !reverting, seen, err);
+
+    if (ok == 1 && ops_of(r)->witness && env->dump_flows) {
+        /* The controller agrees; the switch itself must too. */
+        ok = flt_witness(env, r, !reverting, seen, err);
+    }
+    if (ok == 1 && !reverting) {
+        r->verified = true;
+    }
+    return ok;
+}
+
 static int
 poll_until(const struct flt_env *env, struct flt_run *r, bool reverted, double timeout_s,
            struct sr_buf *seen, struct sr_error *err)
@@ -278,17 +294,12 @@ poll_until(const struct flt_env *env, struct flt_run *r, bool reverted, double t
         int ok;
 
         sr_buf_clear(&last);
-        ok = ops_of(r)->check(env, r, !reverted, &last, &e);
-        if (ok == 1 && ops_of(r)->witness && env->dump_flows) {
-            /* The controller agrees; the switch itself must too. */
-            ok = flt_witness(env, r, !reverted, &last, &e);
-        }
+        ok = flt_look(env, r, reverted, &last, &e);
         if (ok == 1) {
             if (seen) {
                 sr_buf_puts(seen, sr_buf_cstr(&last));
             }
             sr_buf_release(&last);
-            r->verified = r->verified || !reverted;
             return 0;
         }
         if (sr_now() > end) {

@@ -84,6 +84,13 @@ int flt_inject(const struct flt_env *env, const struct flt_episode *ep, struct f
 int flt_check(const struct flt_env *env, struct flt_run *run, struct sr_buf *seen,
               struct sr_error *err);
 
+/* One look: whether the fault is in effect ('reverting' false) or what was
+ * there before is back (true), as flt_check / flt_check_reverted answer,
+ * and, for flow faults whose switches can be asked directly, in the
+ * switches too.  1, 0 ('seen' says what differs), or a negative code. */
+int flt_look(const struct flt_env *env, struct flt_run *run, bool reverting, struct sr_buf *seen,
+             struct sr_error *err);
+
 /* Polls flt_check until the fault is in effect or 'timeout_s' passes; for
  * flow faults, once the controller shows it, the switches themselves must
  * too (env->dump_flows, when set).  Returns 0 when verified; otherwise

@@ -199,7 +199,7 @@ main(int argc, char **argv)
             goto out;
         }
         SR_INFO("collecting: %d users pinging; drop rule for %s on %s", users, ip, d.sw_name);
-        rc = col_run(c, 40.0, tick, &d) ? 1 : 0;
+        rc = col_run(c, 40.0, tick, NULL, &d) ? 1 : 0;
         col_finish(c, rc == 0 && !d.failed ? "complete" : "interrupted");
         free(sws);
     }
