@@ -41,5 +41,7 @@ int cli_load_plan(const char *path, const struct cli_overrides *ov, struct scena
 void sim_plan_print(const struct sim_plan *p, FILE *out);
 
 int sim_cmd_ctl(int argc, char **argv);
+int sim_cmd_replay(int argc, char **argv);
+int sim_cmd_score(int argc, char **argv);
 
 #endif

@@ -62,6 +62,10 @@ static const struct command commands[] = {
     { "ctl", "ctl [--controller ryu|odl] [--url URL] [--json] switches|ports|flows|tables|links",
       "look at a controller's switches, ports, flows, tables or links", sim_cmd_ctl },
     { "faults", "faults", "list the fault catalogue", cmd_faults },
+    { "replay", "replay [--diagnoser URL] [--speed N|max] [--concurrency C] RUNDIR",
+      "stream a recorded run's windows to a diagnoser and score its answers", sim_cmd_replay },
+    { "score", "score RUNDIR [PREDICTIONS]",
+      "score a diagnoser's answers against a run's ground truth", sim_cmd_score },
 };
 
 static void
@@ -759,6 +763,9 @@ cmd_run(int argc, char **argv)
     printf("  faults         %d injected, %d verified, %d reverted, %d failed; the controller "
            "healed %d, %d in part\n",
            sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed, sum.partly_healed);
+    if (sum.diagnoser[0]) {
+        printf("  diagnoser      %s (score.json)\n", sum.diagnoser);
+    }
     if (sum.links_lost) {
         printf("  unplanned      the controller lost links %d time%s with no fault in the air "
                "(see faults.jsonl)\n",

@@ -84,6 +84,7 @@ fdbl(double d, int decimals)
  * write the files are cut back to it, so they hold whole rows only and
  * the manifest counts exactly those. */
 struct out {
+    const char *name;         /* "samples", "ports", "flows" */
     FILE *csv, *jl;
     char *csv_path, *jl_path;
     off_t csv_good, jl_good;
@@ -111,6 +112,8 @@ col_csv_field(struct sr_buf *b, const char *s)
 
 static void write_failed(struct collector *c, const char *path, int errnum);
 static bool write_has_failed(const struct collector *c);
+static size_t sinks_of(const struct collector *c);
+static void to_sinks(struct collector *c, const char *table, json_t *row);
 
 static void
 write_row(struct collector *c, struct out *o, const struct row *r, struct sr_buf *scratch)
@@ -142,7 +145,7 @@ write_row(struct collector *c, struct out *o, const struct row *r, struct sr_buf
             write_failed(c, o->csv_path, errno);
         }
     }
-    if (o->jl) {
+    if (o->jl || sinks_of(c)) {
         json_t *obj = json_object();
         char *text;
 
@@ -169,11 +172,14 @@ write_row(struct collector *c, struct out *o, const struct row *r, struct sr_buf
             }
             json_object_set_new(obj, o->cols[i], v);
         }
-        text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (!text || fputs(text, o->jl) == EOF || fputc('\n', o->jl) == EOF) {
-            write_failed(c, o->jl_path, text ? errno : ENOMEM);
+        if (o->jl) {
+            text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (!text || fputs(text, o->jl) == EOF || fputc('\n', o->jl) == EOF) {
+                write_failed(c, o->jl_path, text ? errno : ENOMEM);
+            }
+            free(text);
         }
-        free(text);
+        to_sinks(c, o->name, obj);
         json_decref(obj);
     }
     sr_buf_release(&num);
@@ -238,7 +244,42 @@ struct collector {
     /* Disk kept free for the last manifest, however full the disk gets. */
     char *reserve;
     char *failure;            /* why the run failed, from col_set_failure */
+    struct col_sink *sinks;   /* borrowed (see col_add_sink) */
+    size_t nsinks;
 };
+
+static size_t
+sinks_of(const struct collector *c)
+{
+    return c->nsinks;
+}
+
+static void
+to_sinks(struct collector *c, const char *table, json_t *row)
+{
+    for (size_t i = 0; i < c->nsinks; i++) {
+        if (c->sinks[i].ops->row) {
+            c->sinks[i].ops->row(c->sinks[i].ctx, table, row);
+        }
+    }
+}
+
+void
+col_add_sink(struct collector *c, const struct col_sink *sink)
+{
+    c->sinks = xrealloc(c->sinks, (c->nsinks + 1) * sizeof *c->sinks);
+    c->sinks[c->nsinks++] = *sink;
+}
+
+void
+col_fault_record(struct collector *c, json_t *event)
+{
+    for (size_t i = 0; i < c->nsinks; i++) {
+        if (c->sinks[i].ops->event) {
+            c->sinks[i].ops->event(c->sinks[i].ctx, event);
+        }
+    }
+}
 
 /* How much disk the reserve file keeps for the final manifest. */
 #define RESERVE_BYTES (512 * 1024)
@@ -526,6 +567,7 @@ open_out(struct collector *c, struct out *o, const char *name, const char *const
 {
     char *path;
 
+    o->name = name;
     o->cols = cols;
     for (o->ncols = 0; cols[o->ncols]; o->ncols++) {
     }
@@ -991,6 +1033,16 @@ col_sweep(struct collector *c, long k, double scheduled)
     }
     json_object_clear(c->labels_sweep);
     if (!c->werr.code) {
+        struct col_label lab;
+        struct col_truth truth;
+
+        col_label_at(c, t, "", 0, &lab);
+        truth = (struct col_truth) { lab.label, lab.fault_id, lab.target, lab.phase };
+        for (size_t i = 0; i < c->nsinks; i++) {
+            if (c->sinks[i].ops->sweep) {
+                c->sinks[i].ops->sweep(c->sinks[i].ctx, k, t, &truth);
+            }
+        }
         write_manifest(c, "running");
     }
     return failed;
@@ -1067,6 +1119,16 @@ col_finish(struct collector *c, const char *status)
     close_out(c, &c->flowsout);
     /* The reserve gives the last manifest its room on a full disk. */
     col_release_reserve(c);
+    for (size_t i = 0; i < c->nsinks; i++) {
+        struct sr_error e = { 0 };
+        json_t *part = json_object();
+
+        if (c->sinks[i].ops->finish && c->sinks[i].ops->finish(c->sinks[i].ctx, part, &e) < 0) {
+            json_array_append_new(c->warnings, json_sprintf("%s: %s", c->sinks[i].ops->name,
+                                                            e.msg));
+        }
+        json_object_set_new(c->manifest_base, c->sinks[i].ops->name, part);
+    }
     write_manifest(c, c->werr.code || c->failure ? "failed" : status);
     for (size_t i = 0; i < c->nsw; i++) {
         free(c->sw[i].ports);
@@ -1085,5 +1147,6 @@ col_finish(struct collector *c, const char *status)
     free(c->dir);
     free(c->reserve);
     free(c->failure);
+    free(c->sinks);
     free(c);
 }

@@ -23,6 +23,7 @@
 
 #include "client.h"
 #include "error.h"
+#include "sink.h"
 
 struct col_options {
     const char *dir;          /* run directory, must exist */
@@ -64,6 +65,13 @@ struct collector;
 struct collector *col_new(const struct col_options *o, const struct col_switch *sws,
                           size_t nsw, const struct col_fault *faults, size_t nfaults,
                           struct ctl_client *client, struct sr_error *err);
+
+/* Adds a sink (borrowed; it outlives the collector's col_finish, which
+ * calls its 'finish' and puts what it reports in the manifest). */
+void col_add_sink(struct collector *c, const struct col_sink *sink);
+
+/* Hands a line of faults.jsonl (borrowed) to the sinks. */
+void col_fault_record(struct collector *c, json_t *event);
 
 /* Records that fault 'id' reached 'ev' at 't_s' seconds after the start of
  * collection (col_now_s()). */

@@ -532,11 +532,18 @@ batch_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned want
     url = sr_buf_steal(&u);
     rc = request(c, "GET", url, NULL, &body, err);
     if (rc < 0) {
-        /* The URL lists every DPID: the cause in words, not the URL. */
-        const char *cause = strncmp(err->msg, "GET ", 4) ? err->msg : strstr(err->msg, ": ");
+        /* The message names the URL, which lists every DPID: the cause in
+         * words instead (what follows the URL). */
+        char cause[sizeof err->msg];
+        size_t ul = strlen(url);
+        const char *after = !strncmp(err->msg, "GET ", 4) && !strncmp(err->msg + 4, url, ul) &&
+                                    !strncmp(err->msg + 4 + ul, ": ", 2)
+                                ? err->msg + 4 + ul + 2
+                                : err->msg;
 
+        sr_strlcpy(cause, after, sizeof cause);
         sr_error_set(err, err->code, "the controller's sweep of %zu switches failed: %s", n,
-                     cause && cause != err->msg ? cause + 2 : err->msg);
+                     cause);
     }
     if (rc == 0) {
         sr_trace_text(c->trace, "controller.sweep", body.data ? body.data : "", body.len);

@@ -17,7 +17,9 @@
 
 #include "collector.h"
 #include "dataset.h"
+#include "diagnoser.h"
 #include "files.h"
+#include "score.h"
 #include "faultenv.h"
 #include "log.h"
 #include "proc.h"
@@ -64,6 +66,8 @@ struct exec {
     bool agents;              /* the traffic agents are running */
     struct sim_run_summary *sum;
     double interval;          /* the collector's, in seconds */
+    struct col_sink *sinks;   /* the run's (diagnoser, Kafka), owned */
+    size_t nsinks;
     /* The link watch: since when no fault has been in the air, the last
      * look, and whether links were found lost (and since when). */
     double quiet_since, watch_t, lost_t;
@@ -127,6 +131,7 @@ event(struct exec *x, const struct ep *p, const char *kind, double took_ms, cons
     if (seen) {
         json_object_set_new(o, strcmp(kind, "failed") ? "seen" : "reason", json_string(seen));
     }
+    col_fault_record(x->col, o);
     log_line(x, o);
 }
 
@@ -137,9 +142,13 @@ unplanned(struct exec *x, const char *kind, const char *what, const char *seen)
 {
     char iso[40];
 
+    json_t *o;
+
     sr_iso_time(sr_wall(), iso, sizeof iso);
-    log_line(x, json_pack("{s:s, s:s, s:f, s:s, s:s}", "event", kind, "what", what, "t_s",
-                          round(col_now_s(x->col) * 1000) / 1000, "time", iso, "seen", seen));
+    o = json_pack("{s:s, s:s, s:f, s:s, s:s}", "event", kind, "what", what, "t_s",
+                  round(col_now_s(x->col) * 1000) / 1000, "time", iso, "seen", seen);
+    col_fault_record(x->col, o);
+    log_line(x, o);
 }
 
 /* Asks the controller for its links when it is time (see WATCH_EVERY_S);
@@ -655,6 +664,93 @@ sim_external_controller(const struct scenario *scn, struct ctl_config *cfg,
     return 1;
 }
 
+/* The sinks the scenario asks for, added to the collector. */
+static int
+add_sinks(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
+          const struct sim_run_opts *o, struct sr_error *err)
+{
+    const struct scenario *scn = plan->scn;
+
+    if (scn->diagnoser.url) {
+        char *out = xasprintf("%s/diagnoses.jsonl", x->sum->dir);
+        struct sr_buf topo = SR_BUF_INIT;
+        json_t *summary = NULL;
+        struct dg_config cfg = {
+            .url = scn->diagnoser.url,
+            .window_s = (double) scn->diagnoser.window_ms / 1000.0,
+            .every_s = scn->diagnoser.every_ms ? (double) scn->diagnoser.every_ms / 1000.0
+                                               : x->interval,
+            .interval_s = x->interval,
+            .timeout_ms = (long) scn->diagnoser.timeout_ms,
+            .concurrency = (int) scn->diagnoser.concurrency,
+            .queue_max = (int) scn->diagnoser.queue,
+            .ports = scn->diagnoser.ports,
+            .flows = scn->diagnoser.flows,
+            .session = sim_runtime_run_id(rt),
+            .out_path = out,
+            .trace = o->runtime.trace,
+        };
+        struct dg_sink *dg;
+
+        if (topo_write_json(plan->topo, scn->name, &topo, err) == 0) {
+            summary = json_loads(sr_buf_cstr(&topo), 0, NULL);
+        }
+        cfg.topology = summary;
+        dg = dg_sink_new(&cfg, err);
+        json_decref(summary);
+        sr_buf_release(&topo);
+        free(out);
+        if (!dg) {
+            return -err->code;
+        }
+        x->sinks = xrealloc(x->sinks, (x->nsinks + 1) * sizeof *x->sinks);
+        x->sinks[x->nsinks++] = (struct col_sink) { &dg_sink_ops, dg };
+        col_add_sink(x->col, &x->sinks[x->nsinks - 1]);
+        SR_INFO("diagnoser: a window of %.0f s every %.1f s to %s", cfg.window_s, cfg.every_s,
+                cfg.url);
+    }
+    return 0;
+}
+
+/* Scores the diagnoser's answers (score.json) for the summary. */
+static void
+score_diagnoses(struct sim_run_summary *sum)
+{
+    struct sr_error err = { 0 };
+    char *path = xasprintf("%s/diagnoses.jsonl", sum->dir);
+    char *out = xasprintf("%s/score.json", sum->dir);
+    json_t *score = sc_score_run(sum->dir, path, &err), *h;
+    struct sr_buf line = SR_BUF_INIT;
+
+    if (!score) {
+        SR_WARN("cannot score the diagnoser's answers: %s", err.msg);
+    } else {
+        char *text = json_dumps(score, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+
+        if (!text || sr_file_new(out, text, strlen(text), 0644, &err) < 0) {
+            SR_WARN("cannot write score.json: %s", err.msg);
+        }
+        free(text);
+        h = json_object_get(score, "headline");
+        sr_buf_printf(&line,
+                 "%lld answers, %lld unanswered; accuracy %.4f, macro-F1 %.4f; %lld of %lld "
+                 "episodes detected",
+                 (long long) json_integer_value(json_object_get(h, "answers")),
+                 (long long) json_integer_value(json_object_get(h, "unanswered")),
+                 json_number_value(json_object_get(h, "accuracy")),
+                 json_number_value(json_object_get(h, "macro_f1")),
+                 (long long) json_integer_value(
+                     json_object_get(json_object_get(score, "detection"), "detected")),
+                 (long long) json_integer_value(
+                     json_object_get(json_object_get(score, "detection"), "episodes")));
+        sr_strlcpy(sum->diagnoser, sr_buf_cstr(&line), sizeof sum->diagnoser);
+        sr_buf_release(&line);
+        json_decref(score);
+    }
+    free(path);
+    free(out);
+}
+
 void
 sim_run_summary_release(struct sim_run_summary *sum)
 {
@@ -760,7 +856,7 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     path = xasprintf("%s/faults.jsonl", sum->dir);
     x.log = sr_fopen_new(path, false, err);
     free(path);
-    if (!x.log) {
+    if (!x.log || add_sinks(&x, plan, rt, o, err) < 0) {
         rc = -err->code;
         goto out;
     }
@@ -829,6 +925,13 @@ out:
     if (x.col) {
         col_finish(x.col, sum->status);
         summary_from_manifest(sum);
+    }
+    for (size_t i = 0; i < x.nsinks; i++) {
+        x.sinks[i].ops->free(x.sinks[i].ctx);
+    }
+    free(x.sinks);
+    if (x.col && scn->diagnoser.url) {
+        score_diagnoses(sum);
     }
     if (x.log && sr_fclose_checked(x.log, "faults.jsonl", NULL) < 0 && rc >= 0) {
         /* Closing flushes nothing new (every line was flushed): an error

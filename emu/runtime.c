@@ -935,6 +935,12 @@ sim_runtime_plan(const struct sim_runtime *rt)
     return rt->plan;
 }
 
+const char *
+sim_runtime_run_id(const struct sim_runtime *rt)
+{
+    return rt->run_id;
+}
+
 double
 sim_runtime_ready_s(const struct sim_runtime *rt)
 {

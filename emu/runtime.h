@@ -87,6 +87,8 @@ int sim_runtime_agent_control(struct sim_runtime *rt, const char *host, json_t *
 /* Facts about a running network. */
 const struct sim_plan *sim_runtime_plan(const struct sim_runtime *rt);
 double sim_runtime_ready_s(const struct sim_runtime *rt);
+/* The run's id ("<name>-<seed>-<UTC time>-<pid>"). */
+const char *sim_runtime_run_id(const struct sim_runtime *rt);
 const char *sim_runtime_dir(const struct sim_runtime *rt);
 const char *sim_runtime_rest_url(const struct sim_runtime *rt);
 /* The same URL without credentials: what may be stored or shown. */

@@ -751,6 +751,61 @@ read_collector(struct ctx *c, const struct toml_value *t, struct scn_collector *
     }
 }
 
+static void
+read_diagnoser(struct ctx *c, const struct toml_value *t, struct scn_diagnoser *o)
+{
+    static const char *const known[] = { "url", "window", "every", "timeout", "concurrency",
+                                         "queue", "ports", "flows", NULL };
+    const struct toml_value *v;
+
+    check_keys(c, t, "[diagnoser]", known);
+    v = get_str(c, t, "url", "[diagnoser]", &o->url);
+    if (!v) {
+        if (!toml_get(t, "url")) {
+            scn_diag_add(c->d, t->line, t->col, "[diagnoser] has no 'url' (where the windows "
+                                                "are POSTed)");
+        }
+    } else if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)) {
+        scn_diag_add(c->d, v->line, v->col, "'url' in [diagnoser] must start with http:// "
+                                            "or https://");
+    }
+    get_duration(c, t, "window", "[diagnoser]", 100, 3600 * MS_S, &o->window_ms);
+    get_duration(c, t, "every", "[diagnoser]", 100, 3600 * MS_S, &o->every_ms);
+    get_duration(c, t, "timeout", "[diagnoser]", 10, 600 * MS_S, &o->timeout_ms);
+    get_int(c, t, "concurrency", "[diagnoser]", 1, 64, &o->concurrency);
+    get_int(c, t, "queue", "[diagnoser]", 1, 10000, &o->queue);
+    get_bool(c, t, "ports", "[diagnoser]", &o->ports);
+    get_bool(c, t, "flows", "[diagnoser]", &o->flows);
+}
+
+static void
+read_sink(struct ctx *c, const struct toml_value *t, struct scn_sink *o)
+{
+    static const char *const known[] = { "kafka", NULL };
+    static const char *const kafka_keys[] = { "brokers", "topic", NULL };
+    const struct toml_value *k, *v;
+
+    check_keys(c, t, "[sink]", known);
+    k = get_table(c, t, "kafka", "[sink]");
+    if (!k) {
+        return;
+    }
+    check_keys(c, k, "[sink.kafka]", kafka_keys);
+    if (!get_str(c, k, "brokers", "[sink.kafka]", &o->kafka_brokers) &&
+        !toml_get(k, "brokers")) {
+        scn_diag_add(c->d, k->line, k->col, "[sink.kafka] has no 'brokers' (host:port,...)");
+    }
+    v = get_str(c, k, "topic", "[sink.kafka]", &o->kafka_topic);
+    if (!v && !toml_get(k, "topic")) {
+        scn_diag_add(c->d, k->line, k->col, "[sink.kafka] has no 'topic'");
+    } else if (v && (!*o->kafka_topic || strlen(o->kafka_topic) > 200 ||
+                     strspn(o->kafka_topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789._-") != strlen(o->kafka_topic))) {
+        scn_diag_add(c->d, v->line, v->col, "'topic' in [sink.kafka] must be 1 to 200 "
+                                            "letters, digits, '.', '_' or '-' (Kafka's rule)");
+    }
+}
+
 static const struct flt_type *
 fault_type_of(struct ctx *c, const struct toml_value *v, const char *where)
 {
@@ -960,6 +1015,9 @@ set_defaults(struct scenario *s)
     s->traffic.mail = (struct scn_service) { true, 1 };
     s->traffic.broadcast = (struct scn_broadcast) { true, 5 * MS_S };
     s->collector = (struct scn_collector) { 1 * MS_S, true, false, false };
+    s->diagnoser = (struct scn_diagnoser) { .window_ms = 10 * MS_S, .every_ms = 0,
+                                            .timeout_ms = 2 * MS_S, .concurrency = 2,
+                                            .queue = 8 };
     s->campaign.c.episodes = 10;
     s->campaign.c.length_min_ms = 20 * MS_S;
     s->campaign.c.length_max_ms = 40 * MS_S;
@@ -1014,7 +1072,8 @@ scenario_parse(const char *path, const char *text, size_t len,
     static const char *const known[] = { "name", "description", "seed", "duration",
                                          "warmup", "allow_overlapping_faults",
                                          "topology", "controller", "traffic",
-                                         "collector", "fault", "campaign", NULL };
+                                         "collector", "fault", "campaign", "diagnoser", "sink",
+                                         NULL };
     struct ctx c = { diags };
     struct scenario *s = xcalloc(1, sizeof *s);
     struct sr_error perr = { 0 };
@@ -1069,6 +1128,12 @@ scenario_parse(const char *path, const char *text, size_t len,
     }
     if ((v = get_table(&c, root, "campaign", "the top level"))) {
         read_campaign(&c, v, s);
+    }
+    if ((v = get_table(&c, root, "diagnoser", "the top level"))) {
+        read_diagnoser(&c, v, &s->diagnoser);
+    }
+    if ((v = get_table(&c, root, "sink", "the top level"))) {
+        read_sink(&c, v, &s->sink);
     }
     v = toml_get(root, "fault");
     if (v && (v->type != TOML_ARRAY || (v->u.a.n && v->u.a.items[0]->type != TOML_TABLE))) {
@@ -1130,6 +1195,9 @@ scenario_free(struct scenario *s)
     free(s->controller.user);
     free(s->controller.password);
     free(s->controller.password_file);
+    free(s->diagnoser.url);
+    free(s->sink.kafka_brokers);
+    free(s->sink.kafka_topic);
     for (size_t i = 0; i < s->nfaults; i++) {
         free(s->faults[i].target);
         free(s->faults[i].service);

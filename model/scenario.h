@@ -62,6 +62,21 @@ struct scn_collector {
     bool csv, jsonl, flows;
 };
 
+/* [diagnoser]: a diagnoser's window API fed during the run. */
+struct scn_diagnoser {
+    char *url;                /* NULL: none */
+    int64_t window_ms, every_ms; /* every 0: the collector's interval */
+    int64_t timeout_ms;
+    int64_t concurrency, queue;
+    bool ports, flows;
+};
+
+/* [sink]: where records go besides the run's files. */
+struct scn_sink {
+    char *kafka_brokers;      /* NULL: no Kafka */
+    char *kafka_topic;        /* rows; fault events go to <topic>.faults */
+};
+
 struct scn_campaign {
     bool present;
     struct flt_campaign c;
@@ -94,6 +109,8 @@ struct scenario {
         struct scn_broadcast broadcast;
     } traffic;
     struct scn_collector collector;
+    struct scn_diagnoser diagnoser;
+    struct scn_sink sink;
     struct flt_spec *faults;
     size_t nfaults;
     struct scn_fault_pos *fault_pos; /* where each [[fault]] was written */
