@@ -40,6 +40,11 @@ int cli_load_plan(const char *path, const struct cli_overrides *ov, struct scena
 /* Writes the readable plan: topology summary, traffic mix, fault timeline. */
 void sim_plan_print(const struct sim_plan *p, FILE *out);
 
+struct sr_trace;
+/* The protocol trace the tests ask for with $SIMRUN_PROTOCOL_TRACE (a file
+ * to append to), or NULL; <0 (with 'err') if it cannot be opened. */
+int cli_open_trace(struct sr_trace **out, struct sr_error *err);
+
 int sim_cmd_ctl(int argc, char **argv);
 int sim_cmd_replay(int argc, char **argv);
 int sim_cmd_score(int argc, char **argv);

@@ -62,8 +62,8 @@ static const struct command commands[] = {
     { "ctl", "ctl [--controller ryu|odl] [--url URL] [--json] switches|ports|flows|tables|links",
       "look at a controller's switches, ports, flows, tables or links", sim_cmd_ctl },
     { "faults", "faults", "list the fault catalogue", cmd_faults },
-    { "replay", "replay [--diagnoser URL] [--speed N|max] [--concurrency C] RUNDIR",
-      "stream a recorded run's windows to a diagnoser and score its answers", sim_cmd_replay },
+    { "replay", "replay [--diagnoser URL] [--kafka BROKERS --topic T] [--speed N|max] RUNDIR",
+      "stream a recorded run to a diagnoser (and score it) or to Kafka", sim_cmd_replay },
     { "score", "score RUNDIR [PREDICTIONS]",
       "score a diagnoser's answers against a run's ground truth", sim_cmd_score },
 };
@@ -100,8 +100,8 @@ usage_error(const char *cmd, const char *fmt, ...)
 
 /* The protocol trace tests ask for with $SIMRUN_PROTOCOL_TRACE (a file to
  * append to), or none. */
-static int
-open_trace(struct sr_trace **out, struct sr_error *err)
+int
+cli_open_trace(struct sr_trace **out, struct sr_error *err)
 {
     const char *path = getenv("SIMRUN_PROTOCOL_TRACE");
 
@@ -562,7 +562,7 @@ cmd_up(int argc, char **argv)
         goto out;
     }
     opts.external = u.external = ext ? &ext_cfg : NULL;
-    if (open_trace(&opts.trace, &err) < 0) {
+    if (cli_open_trace(&opts.trace, &err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
         goto out;
@@ -744,7 +744,7 @@ cmd_run(int argc, char **argv)
         goto out;
     }
     opts.runtime.external = ext ? &ext_cfg : NULL;
-    if (open_trace(&opts.runtime.trace, &err) < 0 || sr_signals_install(&err) < 0) {
+    if (cli_open_trace(&opts.runtime.trace, &err) < 0 || sr_signals_install(&err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
         goto out;
@@ -765,6 +765,9 @@ cmd_run(int argc, char **argv)
            sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed, sum.partly_healed);
     if (sum.diagnoser[0]) {
         printf("  diagnoser      %s (score.json)\n", sum.diagnoser);
+    }
+    if (sum.kafka[0]) {
+        printf("  kafka          %s\n", sum.kafka);
     }
     if (sum.links_lost) {
         printf("  unplanned      the controller lost links %d time%s with no fault in the air "

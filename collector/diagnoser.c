@@ -55,8 +55,9 @@ struct dg_sink {
     struct sweep cur;         /* rows of the sweep being written */
     struct sweep *ring;
     size_t nring, cap_ring;
-    double last_window;       /* t_s of the last window built, -inf before */
+    double next_window;       /* t_s the next window is due, -inf before the first */
     long seq;
+    char *topology;           /* cfg.topology as text, NULL: none */
     bool topology_sent;
     /* shared with the thread */
     pthread_mutex_t mu;
@@ -228,12 +229,9 @@ build_window(struct dg_sink *s, double t_s, const struct col_truth *truth)
     }
     sr_buf_printf(&body, ",\"seq\":%ld,\"from_s\":%.3f,\"to_s\":%.3f,\"interval_s\":%.3f", it->seq,
                   it->from_s, it->to_s, s->cfg.interval_s);
-    if (!s->topology_sent && s->cfg.topology) {
-        char *topo = json_dumps(s->cfg.topology, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
+    if (!s->topology_sent && s->topology) {
         sr_buf_puts(&body, ",\"topology\":");
-        sr_buf_puts(&body, topo ? topo : "null");
-        free(topo);
+        sr_buf_puts(&body, s->topology);
         s->topology_sent = true;
     }
     sr_buf_puts(&body, ",\"sweeps\":[");
@@ -275,20 +273,29 @@ dg_sweep(void *ctx, long k, double t_s, const struct col_truth *truth)
 {
     struct dg_sink *s = ctx;
     size_t old = 0;
+    double half = s->cfg.interval_s > 0 ? s->cfg.interval_s / 2 : 1e-6;
 
     s->cur.k = k;
     s->cur.t_s = t_s;
     xgrow((void **) &s->ring, &s->cap_ring, s->nring + 1, sizeof *s->ring);
     s->ring[s->nring++] = s->cur;
     memset(&s->cur, 0, sizeof s->cur);
-    /* The window holds the sweeps of the last window_s seconds. */
-    while (old < s->nring && s->ring[old].t_s <= t_s - s->cfg.window_s + 1e-6) {
+    /* The window holds the sweeps of the last window_s seconds: with sweeps
+     * a little early or late, half an interval decides, so a 10-s window of
+     * 1-s sweeps always holds ten. */
+    while (old < s->nring && s->ring[old].t_s <= t_s - s->cfg.window_s + half) {
         sweep_clear(&s->ring[old++]);
     }
     memmove(s->ring, s->ring + old, (s->nring - old) * sizeof *s->ring);
     s->nring -= old;
-    if (t_s - s->last_window >= s->cfg.every_s - 1e-6) {
-        s->last_window = t_s;
+    /* One window every every_s seconds, on a grid that a sweep's jitter
+     * does not move. */
+    if (t_s >= s->next_window - half) {
+        s->next_window = isfinite(s->next_window) ? s->next_window + s->cfg.every_s
+                                                  : t_s + s->cfg.every_s;
+        if (s->next_window < t_s + half) {
+            s->next_window = t_s + s->cfg.every_s; /* after a gap */
+        }
         build_window(s, t_s, truth);
     }
 }
@@ -315,6 +322,8 @@ start_one(struct dg_sink *s, struct item *it)
         return false;
     }
     it->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* No "Expect: 100-continue" round trip before each window. */
+    it->headers = curl_slist_append(it->headers, "Expect:");
     curl_easy_setopt(it->curl, CURLOPT_URL, s->url);
     curl_easy_setopt(it->curl, CURLOPT_POSTFIELDS, it->body);
     curl_easy_setopt(it->curl, CURLOPT_HTTPHEADER, it->headers);
@@ -532,10 +541,14 @@ dg_sink_new(const struct dg_config *cfg, struct sr_error *err)
     s->session = xstrdup(cfg->session ? cfg->session : "");
     s->out_path = cfg->out_path ? xstrdup(cfg->out_path) : NULL;
     s->windows_path = cfg->windows_path ? xstrdup(cfg->windows_path) : NULL;
+    /* The caller's topology may go once this returns: its text is kept. */
+    s->topology = cfg->topology ? json_dumps(cfg->topology, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                                : NULL;
+    s->cfg.topology = NULL;
     s->cfg.url = s->url;
     s->cfg.session = s->session;
     s->cfg.out_path = s->out_path;
-    s->last_window = -INFINITY;
+    s->next_window = -INFINITY;
     s->busy = xcalloc((size_t) s->cfg.concurrency + 1, sizeof *s->busy);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -548,14 +561,21 @@ dg_sink_new(const struct dg_config *cfg, struct sr_error *err)
     }
     s->out = sr_fopen_new(s->out_path, false, err);
     s->multi = s->out ? curl_multi_init() : NULL;
-    if (!s->multi || pthread_create(&s->thread, NULL, worker, s) != 0) {
+    if (s->multi) {
+        sigset_t old;
+
+        /* The sender leaves the run's signals to the main thread. */
+        sr_signals_hold(&old);
+        s->started = pthread_create(&s->thread, NULL, worker, s) == 0;
+        sr_signals_restore(&old);
+    }
+    if (!s->started) {
         if (s->out && !err->code) {
             sr_error_set(err, SR_ELIB, "cannot start the diagnoser's sender");
         }
         dg_sink_ops.free(s);
         return NULL;
     }
-    s->started = true;
     return s;
 }
 
@@ -600,10 +620,15 @@ dg_finish(void *ctx, json_t *manifest, struct sr_error *err)
     struct sr_buf url = SR_BUF_INIT;
 
     if (s->started) {
-        /* What is under way gets its time-out to answer; then it stops. */
+        /* Live, the run is over: what is under way or queued gets one
+         * time-out more, then it is given up.  A replay waits for its
+         * whole queue, each round of requests within its time-out. */
+        double rounds;
+
         pthread_mutex_lock(&s->mu);
+        rounds = s->cfg.block ? (double) (s->nqueue / (size_t) s->cfg.concurrency + 2) : 1.0;
         s->stopping = true;
-        s->stop_deadline = sr_now() + (double) s->cfg.timeout_ms / 1000.0 + 0.5;
+        s->stop_deadline = sr_now() + rounds * (double) s->cfg.timeout_ms / 1000.0 + 0.5;
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
@@ -629,6 +654,11 @@ dg_finish(void *ctx, json_t *manifest, struct sr_error *err)
     json_object_set_new(manifest, "file", json_string("diagnoses.jsonl"));
     json_object_set_new(manifest, "window_s", json_real(s->cfg.window_s));
     json_object_set_new(manifest, "every_s", json_real(s->cfg.every_s));
+    json_object_set_new(manifest, "timeout_ms", json_integer(s->cfg.timeout_ms));
+    json_object_set_new(manifest, "concurrency", json_integer(s->cfg.concurrency));
+    json_object_set_new(manifest, "queue", json_integer(s->cfg.queue_max));
+    json_object_set_new(manifest, "ports", json_boolean(s->cfg.ports));
+    json_object_set_new(manifest, "flows", json_boolean(s->cfg.flows));
     json_object_set_new(manifest, "windows", json_integer(st.windows));
     json_object_set_new(manifest, "sent", json_integer(st.sent));
     json_object_set_new(manifest, "answers", json_integer(st.answers));
@@ -685,6 +715,7 @@ dg_free(void *ctx)
     free(s->lat);
     free(s->url);
     free(s->session);
+    free(s->topology);
     free(s->out_path);
     free(s->windows_path);
     free(s);

@@ -34,7 +34,7 @@ struct dg_config {
     bool flows;               /* include the flows of the window's last sweep */
     bool block;               /* a full queue waits (replay) instead of dropping */
     const char *session;      /* names the run for the diagnoser */
-    json_t *topology;         /* sent with the first window (borrowed) */
+    json_t *topology;         /* sent with the first window (copied) */
     const char *out_path;     /* diagnoses.jsonl, created fresh (with 'url') */
     /* Also (or, without 'url', only) every window with its truth, one JSON
      * line {"truth": {...}, "window": {...}} each: what a diagnoser is

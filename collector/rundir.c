@@ -31,8 +31,16 @@ in_list(const char *const *list, const char *name)
     return false;
 }
 
-json_t *
-rd_row_from_csv(char *const *names, char *const *values, size_t n)
+enum col_kind { K_NUMBER, K_STRING, K_BOOL };
+
+static enum col_kind
+kind_of(const char *name)
+{
+    return in_list(string_cols, name) ? K_STRING : in_list(bool_cols, name) ? K_BOOL : K_NUMBER;
+}
+
+static json_t *
+row_from_csv(char *const *names, const enum col_kind *kinds, char *const *values, size_t n)
 {
     json_t *o = json_object();
 
@@ -42,11 +50,11 @@ rd_row_from_csv(char *const *names, char *const *values, size_t n)
         int64_t iv;
         double dv;
 
-        if (in_list(string_cols, names[i])) {
+        if (kinds[i] == K_STRING) {
             j = json_string(v);
         } else if (!*v) {
             j = json_null();
-        } else if (in_list(bool_cols, names[i])) {
+        } else if (kinds[i] == K_BOOL) {
             j = json_boolean(!strcmp(v, "1"));
         } else if (sr_parse_i64(v, INT64_MIN, INT64_MAX, &iv)) {
             j = json_integer((json_int_t) iv);
@@ -57,6 +65,20 @@ rd_row_from_csv(char *const *names, char *const *values, size_t n)
         }
         json_object_set_new(o, names[i], j);
     }
+    return o;
+}
+
+json_t *
+rd_row_from_csv(char *const *names, char *const *values, size_t n)
+{
+    enum col_kind *kinds = xcalloc(n ? n : 1, sizeof *kinds);
+    json_t *o;
+
+    for (size_t i = 0; i < n; i++) {
+        kinds[i] = kind_of(names[i]);
+    }
+    o = row_from_csv(names, kinds, values, n);
+    free(kinds);
     return o;
 }
 
@@ -110,10 +132,22 @@ struct rd_rows {
     bool csv;
     char *path;
     struct sr_csv_record head, rec;
+    enum col_kind *kinds;     /* of each header column, for CSV */
     struct sr_buf line;
     struct sr_error err;
     long n;
 };
+
+bool
+rd_rows_exist(const char *dir, const char *table)
+{
+    char *j = xasprintf("%s/%s.jsonl", dir, table), *c = xasprintf("%s/%s.csv", dir, table);
+    bool yes = access(j, F_OK) == 0 || access(c, F_OK) == 0;
+
+    free(j);
+    free(c);
+    return yes;
+}
 
 struct rd_rows *
 rd_rows_open(const char *dir, const char *table, struct sr_error *err)
@@ -142,6 +176,12 @@ rd_rows_open(const char *dir, const char *table, struct sr_error *err)
         rd_rows_close(r);
         return NULL;
     }
+    if (r->csv) {
+        r->kinds = xcalloc(r->head.n ? r->head.n : 1, sizeof *r->kinds);
+        for (size_t i = 0; i < r->head.n; i++) {
+            r->kinds[i] = kind_of(r->head.fields[i]);
+        }
+    }
     return r;
 }
 
@@ -163,7 +203,7 @@ rd_rows_next(struct rd_rows *r)
                          r->path, r->n, r->rec.n, r->head.n);
             return NULL;
         }
-        return rd_row_from_csv(r->head.fields, r->rec.fields, r->rec.n);
+        return row_from_csv(r->head.fields, r->kinds, r->rec.fields, r->rec.n);
     }
     for (;;) {
         char chunk[8192];
@@ -210,6 +250,7 @@ rd_rows_close(struct rd_rows *r)
     sr_csv_record_release(&r->head);
     sr_csv_record_release(&r->rec);
     sr_buf_release(&r->line);
+    free(r->kinds);
     free(r->path);
     free(r);
 }

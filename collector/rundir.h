@@ -24,6 +24,9 @@ json_t *rd_events(const char *dir, struct sr_error *err);
  * run has neither (SR_ENOTFOUND). */
 struct rd_rows *rd_rows_open(const char *dir, const char *table, struct sr_error *err);
 
+/* Whether the run kept table 'table' (as JSON Lines or CSV). */
+bool rd_rows_exist(const char *dir, const char *table);
+
 /* The next row (a new reference), NULL at the end or on an error (then
  * rd_rows_error says which). */
 json_t *rd_rows_next(struct rd_rows *r);

@@ -245,11 +245,11 @@ sc_score(const struct sc_answer *ans, size_t n, const struct sc_episode *eps, si
 }
 
 /* 'v' with 'decimals' decimals, "-" when it is not a number.  A double
- * in %f can take 300 and more characters: 'buf' holds FMT_MAX. */
-#define FMT_MAX 400
+ * in %f can take 310 characters before its point: 'buf' holds FMT_MAX. */
+#define FMT_MAX 600
 
 static const char *
-fmt(const json_t *v, char *buf, int decimals)
+fmt(const json_t *v, char *buf, unsigned char decimals)
 {
     if (!json_is_number(v)) {
         return "-";

@@ -21,7 +21,7 @@ sr_csv_read(FILE *f, struct sr_csv_record *rec, struct sr_error *err)
     int c;
 
     for (;;) {
-        c = getc(f);
+        c = getc_unlocked(f);
         if (c == EOF) {
             if (ferror(f)) {
                 free(starts);
@@ -45,7 +45,7 @@ sr_csv_read(FILE *f, struct sr_csv_record *rec, struct sr_error *err)
         }
         if (quoted) {
             if (c == '"') {
-                int d = getc(f);
+                int d = getc_unlocked(f);
 
                 if (d == '"') {
                     put(rec, &len, '"');

@@ -7,6 +7,7 @@
 #ifndef SR_PROC_H
 #define SR_PROC_H 1
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -65,6 +66,13 @@ int sr_signals_pending(void);
 /* Waits up to 'ms' milliseconds or until a signal arrives; returns the
  * signal number or 0. */
 int sr_signals_sleep(int ms);
+
+/* Blocks the signals that end a run in the calling thread, saving the old
+ * mask in '*old': threads started in between (ours, libcurl's, librdkafka's)
+ * inherit the block and leave the signals to the main thread.  Then
+ * sr_signals_restore(old). */
+void sr_signals_hold(sigset_t *old);
+void sr_signals_restore(const sigset_t *old);
 
 /* Monotonic time in seconds. */
 double sr_now(void);

@@ -18,6 +18,7 @@
 #include "collector.h"
 #include "dataset.h"
 #include "diagnoser.h"
+#include "kafka.h"
 #include "files.h"
 #include "score.h"
 #include "faultenv.h"
@@ -709,6 +710,21 @@ add_sinks(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
         SR_INFO("diagnoser: a window of %.0f s every %.1f s to %s", cfg.window_s, cfg.every_s,
                 cfg.url);
     }
+    if (scn->sink.kafka_brokers) {
+        struct kf_config cfg = { .brokers = scn->sink.kafka_brokers,
+                                 .topic = scn->sink.kafka_topic,
+                                 .labels = scn->sink.kafka_labels };
+        struct kf_sink *kf = kf_sink_new(&cfg, err);
+
+        if (!kf) {
+            return -err->code;
+        }
+        x->sinks = xrealloc(x->sinks, (x->nsinks + 1) * sizeof *x->sinks);
+        x->sinks[x->nsinks++] = (struct col_sink) { &kf_sink_ops, kf };
+        col_add_sink(x->col, &x->sinks[x->nsinks - 1]);
+        SR_INFO("kafka: rows to '%s' (and .ports, .flows), fault events to '%s.faults' at %s",
+                cfg.topic, cfg.topic, cfg.brokers);
+    }
     return 0;
 }
 
@@ -732,17 +748,13 @@ score_diagnoses(struct sim_run_summary *sum)
         }
         free(text);
         h = json_object_get(score, "headline");
-        sr_buf_printf(&line,
-                 "%lld answers, %lld unanswered; accuracy %.4f, macro-F1 %.4f; %lld of %lld "
-                 "episodes detected",
-                 (long long) json_integer_value(json_object_get(h, "answers")),
-                 (long long) json_integer_value(json_object_get(h, "unanswered")),
-                 json_number_value(json_object_get(h, "accuracy")),
-                 json_number_value(json_object_get(h, "macro_f1")),
-                 (long long) json_integer_value(
-                     json_object_get(json_object_get(score, "detection"), "detected")),
-                 (long long) json_integer_value(
-                     json_object_get(json_object_get(score, "detection"), "episodes")));
+        sr_buf_printf(&line, "%s; accuracy %.4f, macro-F1 %.4f; %lld of %lld episodes detected",
+                      sum->diagnoser, json_number_value(json_object_get(h, "accuracy")),
+                      json_number_value(json_object_get(h, "macro_f1")),
+                      (long long) json_integer_value(
+                          json_object_get(json_object_get(score, "detection"), "detected")),
+                      (long long) json_integer_value(
+                          json_object_get(json_object_get(score, "detection"), "episodes")));
         sr_strlcpy(sum->diagnoser, sr_buf_cstr(&line), sizeof sum->diagnoser);
         sr_buf_release(&line);
         json_decref(score);
@@ -778,6 +790,29 @@ summary_from_manifest(struct sim_run_summary *sum)
         used += (size_t) w;
     }
     sum->gaps = (long) json_array_size(json_object_get(m, "gaps"));
+    if ((v = json_object_get(m, "diagnoser")) != NULL) {
+        snprintf(sum->diagnoser, sizeof sum->diagnoser,
+                 "%lld windows: %lld answered, %lld errors (%lld timed out), %lld dropped",
+                 (long long) json_integer_value(json_object_get(v, "windows")),
+                 (long long) json_integer_value(json_object_get(v, "answers")),
+                 (long long) json_integer_value(json_object_get(v, "errors")),
+                 (long long) json_integer_value(json_object_get(v, "timeouts")),
+                 (long long) json_integer_value(json_object_get(v, "dropped")));
+    }
+    if ((v = json_object_get(m, "kafka")) != NULL) {
+        snprintf(sum->kafka, sizeof sum->kafka,
+                 "%lld messages delivered of %lld to '%s' (%lld failed, %lld dropped, %lld "
+                 "undelivered)",
+                 (long long) json_integer_value(json_object_get(v, "delivered")),
+                 (long long) (json_integer_value(json_object_get(v, "produced")) +
+                              json_integer_value(json_object_get(v, "dropped"))),
+                 json_is_string(json_object_get(v, "topic"))
+                     ? json_string_value(json_object_get(v, "topic"))
+                     : "",
+                 (long long) json_integer_value(json_object_get(v, "failed")),
+                 (long long) json_integer_value(json_object_get(v, "dropped")),
+                 (long long) json_integer_value(json_object_get(v, "undelivered")));
+    }
     json_decref(m);
     free(mpath);
 }

@@ -46,7 +46,8 @@ struct sim_run_summary {
     char labels[256];         /* "normal 2100, drop_service 900" */
     int injected, verified, reverted, failed, healed, partly_healed;
     int links_lost;           /* times the controller lost links, no fault in the air */
-    char diagnoser[256];      /* the diagnoser's score in a line, "" without one */
+    char diagnoser[384];      /* the diagnoser's counts and score in a line, "" without one */
+    char kafka[256];          /* the Kafka sink's counts in a line, "" without one */
     const char *status;       /* "complete", "interrupted", "failed" */
 };
 

@@ -743,9 +743,10 @@ url_host(const char *url, char *host, size_t size, struct sr_error *err)
     if (n == 0 || n >= size) {
         return sr_error_set(err, SR_EINVAL, "cannot tell the controller's host from '%s'", url);
     }
-    snprintf(host, size, "%.*s", (int) n, p);
-    if (!strcmp(host, "localhost")) {
-        snprintf(host, size, "127.0.0.1");
+    memcpy(host, p, n);
+    host[n] = '\0';
+    if (!strcmp(host, "localhost") && size >= sizeof "127.0.0.1") {
+        memcpy(host, "127.0.0.1", sizeof "127.0.0.1");
     }
     return 0;
 }

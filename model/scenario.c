@@ -751,12 +751,46 @@ read_collector(struct ctx *c, const struct toml_value *t, struct scn_collector *
     }
 }
 
+bool
+scn_diagnoser_url_valid(const char *url, char *why, size_t n)
+{
+    const char *auth = strstr(url, "://");
+    size_t alen;
+
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+        snprintf(why, n, "it must start with http:// or https://");
+        return false;
+    }
+    for (const unsigned char *p = (const unsigned char *) url; *p; p++) {
+        if (*p <= ' ' || *p >= 0x7f) {
+            snprintf(why, n, "it holds a space, a control character or a non-ASCII byte "
+                             "(percent-encode it)");
+            return false;
+        }
+    }
+    auth += 3;
+    alen = strcspn(auth, "/?#");
+    if (memchr(auth, '@', alen)) {
+        /* It would be stored in the manifest: simrun sends no credentials
+         * to a diagnoser. */
+        snprintf(why, n, "it holds credentials (user@ or user:password@); simrun sends none "
+                         "to a diagnoser");
+        return false;
+    }
+    if (alen == 0 || strlen(url) > 2048) {
+        snprintf(why, n, alen ? "it is longer than 2048 characters" : "it has no host");
+        return false;
+    }
+    return true;
+}
+
 static void
 read_diagnoser(struct ctx *c, const struct toml_value *t, struct scn_diagnoser *o)
 {
     static const char *const known[] = { "url", "window", "every", "timeout", "concurrency",
                                          "queue", "ports", "flows", NULL };
     const struct toml_value *v;
+    char why[160];
 
     check_keys(c, t, "[diagnoser]", known);
     v = get_str(c, t, "url", "[diagnoser]", &o->url);
@@ -765,9 +799,8 @@ read_diagnoser(struct ctx *c, const struct toml_value *t, struct scn_diagnoser *
             scn_diag_add(c->d, t->line, t->col, "[diagnoser] has no 'url' (where the windows "
                                                 "are POSTed)");
         }
-    } else if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)) {
-        scn_diag_add(c->d, v->line, v->col, "'url' in [diagnoser] must start with http:// "
-                                            "or https://");
+    } else if (!scn_diagnoser_url_valid(o->url, why, sizeof why)) {
+        scn_diag_add(c->d, v->line, v->col, "'url' in [diagnoser]: %s", why);
     }
     get_duration(c, t, "window", "[diagnoser]", 100, 3600 * MS_S, &o->window_ms);
     get_duration(c, t, "every", "[diagnoser]", 100, 3600 * MS_S, &o->every_ms);
@@ -778,11 +811,79 @@ read_diagnoser(struct ctx *c, const struct toml_value *t, struct scn_diagnoser *
     get_bool(c, t, "flows", "[diagnoser]", &o->flows);
 }
 
+bool
+scn_topic_valid(const char *topic)
+{
+    size_t n = strlen(topic);
+
+    /* Kafka's rule; ".faults" and the others are added to it. */
+    return n > 0 && n <= 200 && strcmp(topic, ".") && strcmp(topic, "..") &&
+           strspn(topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+bool
+scn_brokers_valid(const char *list, char *why, size_t n)
+{
+    const char *p = list;
+    int count = 0;
+
+    if (!*list) {
+        snprintf(why, n, "it is empty (host:port,...)");
+        return false;
+    }
+    while (*p) {
+        const char *end = strchr(p, ','), *colon;
+        size_t len = end ? (size_t) (end - p) : strlen(p), host;
+        int64_t port;
+        char num[8];
+
+        colon = memrchr(p, ':', len);
+        if (!colon || colon == p) {
+            snprintf(why, n, "'%.*s' is not host:port", (int) (len > 60 ? 60 : len), p);
+            return false;
+        }
+        host = (size_t) (colon - p);
+        if (len - host - 1 == 0 || len - host - 1 >= sizeof num) {
+            snprintf(why, n, "'%.*s' has no port", (int) (len > 60 ? 60 : len), p);
+            return false;
+        }
+        memcpy(num, colon + 1, len - host - 1);
+        num[len - host - 1] = '\0';
+        if (!sr_parse_i64(num, 1, 65535, &port)) {
+            snprintf(why, n, "'%s' is not a port (1 to 65535)", num);
+            return false;
+        }
+        /* A name or an IPv4 address, or an IPv6 one in brackets. */
+        if (host > 253 || (p[0] == '[' ? (host < 3 || p[host - 1] != ']' ||
+                                          strspn(p + 1, "0123456789abcdefABCDEF:.") != host - 2)
+                                       : strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                                                   "QRSTUVWXYZ0123456789.-") != host)) {
+            snprintf(why, n, "'%.*s' is not a host name or address", (int) (host > 60 ? 60 : host),
+                     p);
+            return false;
+        }
+        if (++count > 64) {
+            snprintf(why, n, "more than 64 brokers");
+            return false;
+        }
+        if (!end) {
+            break;
+        }
+        p = end + 1;
+        if (!*p) {
+            snprintf(why, n, "it ends with ','");
+            return false;
+        }
+    }
+    return true;
+}
+
 static void
 read_sink(struct ctx *c, const struct toml_value *t, struct scn_sink *o)
 {
     static const char *const known[] = { "kafka", NULL };
-    static const char *const kafka_keys[] = { "brokers", "topic", NULL };
+    static const char *const kafka_keys[] = { "brokers", "topic", "labels", NULL };
+    char why[160];
     const struct toml_value *k, *v;
 
     check_keys(c, t, "[sink]", known);
@@ -791,16 +892,17 @@ read_sink(struct ctx *c, const struct toml_value *t, struct scn_sink *o)
         return;
     }
     check_keys(c, k, "[sink.kafka]", kafka_keys);
-    if (!get_str(c, k, "brokers", "[sink.kafka]", &o->kafka_brokers) &&
-        !toml_get(k, "brokers")) {
+    v = get_str(c, k, "brokers", "[sink.kafka]", &o->kafka_brokers);
+    if (!v && !toml_get(k, "brokers")) {
         scn_diag_add(c->d, k->line, k->col, "[sink.kafka] has no 'brokers' (host:port,...)");
+    } else if (v && !scn_brokers_valid(o->kafka_brokers, why, sizeof why)) {
+        scn_diag_add(c->d, v->line, v->col, "'brokers' in [sink.kafka]: %s", why);
     }
+    get_bool(c, k, "labels", "[sink.kafka]", &o->kafka_labels);
     v = get_str(c, k, "topic", "[sink.kafka]", &o->kafka_topic);
     if (!v && !toml_get(k, "topic")) {
         scn_diag_add(c->d, k->line, k->col, "[sink.kafka] has no 'topic'");
-    } else if (v && (!*o->kafka_topic || strlen(o->kafka_topic) > 200 ||
-                     strspn(o->kafka_topic, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789._-") != strlen(o->kafka_topic))) {
+    } else if (v && !scn_topic_valid(o->kafka_topic)) {
         scn_diag_add(c->d, v->line, v->col, "'topic' in [sink.kafka] must be 1 to 200 "
                                             "letters, digits, '.', '_' or '-' (Kafka's rule)");
     }

@@ -74,8 +74,18 @@ struct scn_diagnoser {
 /* [sink]: where records go besides the run's files. */
 struct scn_sink {
     char *kafka_brokers;      /* NULL: no Kafka */
-    char *kafka_topic;        /* rows; fault events go to <topic>.faults */
+    char *kafka_topic;        /* samples; <topic>.ports, <topic>.flows, <topic>.faults */
+    bool kafka_labels;        /* rows keep their label columns */
 };
+
+/* Whether 'list' is a Kafka bootstrap list (host:port,... with host a
+ * name, an IPv4 address or [IPv6]); if not, says why in 'why'. */
+bool scn_brokers_valid(const char *list, char *why, size_t n);
+/* Whether 'url' is a diagnoser's URL simrun posts to: http(s), printable
+ * ASCII, a host, no credentials; if not, says why in 'why'. */
+bool scn_diagnoser_url_valid(const char *url, char *why, size_t n);
+/* Whether 'topic' is a Kafka topic name (1 to 200 of [A-Za-z0-9._-]). */
+bool scn_topic_valid(const char *topic);
 
 struct scn_campaign {
     bool present;

@@ -26,6 +26,8 @@ KINDS = {
     'controller.flowentries': ('controller-extensions', 'flowentries'),
     'controller.flowentries_answer': ('controller-extensions', 'flowentries_answer'),
     'traffic.plan': ('traffic-plan', None),
+    'diagnoser.window': ('diagnoser-window', 'window'),
+    'diagnoser.answer': ('diagnoser-window', 'answer'),
 }
 
 
