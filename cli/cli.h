@@ -45,6 +45,13 @@ struct sr_trace;
  * to append to), or NULL; <0 (with 'err') if it cannot be opened. */
 int cli_open_trace(struct sr_trace **out, struct sr_error *err);
 
+/* Prints "simrun: MESSAGE" and the usage of command 'cmd' to stderr;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses a seed (an integer of 0 or more). */
+bool cli_parse_seed(const char *s, long long *out);
+
+int sim_cmd_run(int argc, char **argv);
 int sim_cmd_ctl(int argc, char **argv);
 int sim_cmd_replay(int argc, char **argv);
 int sim_cmd_score(int argc, char **argv);

@@ -86,6 +86,7 @@ cli_load_plan(const char *path, const struct cli_overrides *ov, struct scenario 
     /* Options change what the plan checks (a fault after the end, a fault
      * the controller cannot do), so they apply before it is built. */
     if (scn && (!ov || apply_overrides(scn, ov, &diags))) {
+        scn_draw_traffic(scn); /* with the final seed */
         plan = sim_plan_build(scn, &diags, &err);
     }
     /* The path goes to a terminal: whatever bytes its name holds. */

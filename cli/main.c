@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "campaign.h"
 #include "collector.h"
 #include "dataset.h"
 #include "files.h"
@@ -41,14 +42,13 @@ static int cmd_check(int argc, char **argv);
 static int cmd_plan(int argc, char **argv);
 static int cmd_topo(int argc, char **argv);
 static int cmd_faults(int argc, char **argv);
-static int cmd_run(int argc, char **argv);
 static int cmd_up(int argc, char **argv);
 static int cmd_clean(int argc, char **argv);
 
 static const struct command commands[] = {
     { "run", "run [--out DIR] [--seed N] [--duration D] [--controller K --controller-url U] "
-             "[--quiet] FILE",
-      "run a scenario: network, collector, fault timeline (also: simrun FILE)", cmd_run },
+             "[--shard K/N] [--quiet] FILE",
+      "run a scenario: network, collector, fault timeline (also: simrun FILE)", sim_cmd_run },
     { "check", "check FILE...", "validate scenario files, reporting every problem",
       cmd_check },
     { "plan", "plan [--seed N] FILE",
@@ -66,6 +66,13 @@ static const struct command commands[] = {
       "stream a recorded run to a diagnoser (and score it) or to Kafka", sim_cmd_replay },
     { "score", "score RUNDIR [PREDICTIONS]",
       "score a diagnoser's answers against a run's ground truth", sim_cmd_score },
+    { "merge", "merge [--all] OUT RUNDIR|CAMPAIGNDIR...",
+      "join runs into one dataset, each row with its run", sim_cmd_merge },
+    { "split", "split DATASET --by run|episode [--test F] [--seed N] [--out FILE]",
+      "split a dataset into training and test sets by whole runs or episodes", sim_cmd_split },
+    { "slurm", "slurm FILE --shards N [--out CAMPAIGNDIR] [--script FILE]",
+      "write an sbatch job array that runs a campaign's shards on a SLURM cluster",
+      sim_cmd_slurm },
 };
 
 static void
@@ -80,8 +87,8 @@ usage(FILE *out)
                  "error.\n");
 }
 
-static int __attribute__((format(printf, 2, 3)))
-usage_error(const char *cmd, const char *fmt, ...)
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
@@ -122,8 +129,8 @@ load_plan(const char *path, long long seed, struct scenario **scn_out,
     return cli_load_plan(path, &ov, scn_out, plan_out);
 }
 
-static bool
-parse_seed(const char *s, long long *out)
+bool
+cli_parse_seed(const char *s, long long *out)
 {
     int64_t v;
 
@@ -140,7 +147,7 @@ cmd_check(int argc, char **argv)
     int status = 0;
 
     if (argc < 2) {
-        return usage_error("check", "%s", "check needs a scenario file");
+        return cli_usage_error("check", "%s", "check needs a scenario file");
     }
     for (int i = 1; i < argc; i++) {
         struct scenario *scn = NULL;
@@ -179,23 +186,60 @@ cmd_plan(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "s:h", seed_options, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (!parse_seed(optarg, &seed)) {
-                return usage_error("plan", "invalid seed '%s'", optarg);
+            if (!cli_parse_seed(optarg, &seed)) {
+                return cli_usage_error("plan", "invalid seed '%s'", optarg);
             }
             break;
         case 'h':
             printf("usage: simrun plan [--seed N] FILE\n");
             return 0;
         default:
-            return usage_error("plan", "%s", "invalid option");
+            return cli_usage_error("plan", "%s", "invalid option");
         }
     }
     if (optind + 1 != argc) {
-        return usage_error("plan", "%s", "plan needs exactly one scenario file");
+        return cli_usage_error("plan", "%s", "plan needs exactly one scenario file");
     }
     rc = load_plan(argv[optind], seed, &scn, &plan);
     if (rc) {
         return rc;
+    }
+    if (seed < 0 && scn_multi_run(scn)) {
+        /* A campaign of several runs: each run's plan, then the totals. */
+        uint64_t *seeds = NULL;
+        size_t n = scn_run_seeds(scn, &seeds);
+        size_t ntypes;
+        const struct flt_type *types = flt_types(&ntypes);
+        long *per_type = xcalloc(ntypes, sizeof *per_type);
+
+        sim_plan_free(plan);
+        scenario_free(scn);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            rc = load_plan(argv[optind], (long long) seeds[i], &scn, &plan);
+            if (rc) {
+                break;
+            }
+            printf("%s== run %zu of %zu: %s-%llu ==\n", i ? "\n" : "", i + 1, n, scn->name,
+                   (unsigned long long) seeds[i]);
+            sim_plan_print(plan, stdout);
+            for (size_t e = 0; e < plan->timeline.n; e++) {
+                per_type[plan->timeline.ep[e].type - types]++;
+            }
+            sim_plan_free(plan);
+            scenario_free(scn);
+        }
+        if (rc == 0) {
+            printf("\ncampaign        %zu runs; episodes per type over all runs:", n);
+            for (size_t t = 0; t < ntypes; t++) {
+                if (per_type[t]) {
+                    printf(" %s:%ld", types[t].name, per_type[t]);
+                }
+            }
+            printf("\n");
+        }
+        free(per_type);
+        free(seeds);
+        return rc ? rc : fflush(stdout) ? 1 : 0;
     }
     sim_plan_print(plan, stdout);
     sim_plan_free(plan);
@@ -219,8 +263,8 @@ cmd_topo(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "s:f:o:h", seed_options, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (!parse_seed(optarg, &seed)) {
-                return usage_error("topo", "invalid seed '%s'", optarg);
+            if (!cli_parse_seed(optarg, &seed)) {
+                return cli_usage_error("topo", "invalid seed '%s'", optarg);
             }
             break;
         case 'f':
@@ -234,14 +278,14 @@ cmd_topo(int argc, char **argv)
                    "[--output PATH] FILE\n");
             return 0;
         default:
-            return usage_error("topo", "%s", "invalid option");
+            return cli_usage_error("topo", "%s", "invalid option");
         }
     }
     if (strcmp(format, "json") && strcmp(format, "dot") && strcmp(format, "mininet")) {
-        return usage_error("topo", "unknown format '%s' (json, dot or mininet)", format);
+        return cli_usage_error("topo", "unknown format '%s' (json, dot or mininet)", format);
     }
     if (optind + 1 != argc) {
-        return usage_error("topo", "%s", "topo needs exactly one scenario file");
+        return cli_usage_error("topo", "%s", "topo needs exactly one scenario file");
     }
     rc = load_plan(argv[optind], seed, &scn, &plan);
     if (rc) {
@@ -289,7 +333,7 @@ cmd_faults(int argc, char **argv)
 
     (void) argv;
     if (argc > 1) {
-        return usage_error("faults", "%s", "faults takes no arguments");
+        return cli_usage_error("faults", "%s", "faults takes no arguments");
     }
     printf("%-21s %4s  %-10s %-26s %-17s %s\n", "type", "seed", "family", "target",
            "default target", "what it does");
@@ -525,14 +569,14 @@ cmd_up(int argc, char **argv)
             break;
         case 't':
             if (!sr_parse_double(optarg, &timeout) || timeout <= 0 || timeout > 3600) {
-                return usage_error("up", "invalid timeout '%s' (seconds, up to 3600)", optarg);
+                return cli_usage_error("up", "invalid timeout '%s' (seconds, up to 3600)", optarg);
             }
             opts.ready_timeout_s = timeout;
             break;
         case 'p':
         case 'r':
             if (!sr_parse_i64(optarg, 1, 65535, &v)) {
-                return usage_error("up", "invalid port '%s'", optarg);
+                return cli_usage_error("up", "invalid port '%s'", optarg);
             }
             *(c == 'p' ? &opts.of_port : &opts.rest_port) = (int) v;
             break;
@@ -545,11 +589,11 @@ cmd_up(int argc, char **argv)
                    up_help);
             return 0;
         default:
-            return usage_error("up", "%s", "invalid option");
+            return cli_usage_error("up", "%s", "invalid option");
         }
     }
     if (optind + 1 != argc) {
-        return usage_error("up", "%s", "up needs exactly one scenario file");
+        return cli_usage_error("up", "%s", "up needs exactly one scenario file");
     }
     rc = cli_load_plan(argv[optind], &ov, &scn, &plan);
     if (rc) {
@@ -609,7 +653,7 @@ cmd_clean(int argc, char **argv)
 
     (void) argv;
     if (argc > 1) {
-        return usage_error("clean", "%s", "clean takes no arguments");
+        return cli_usage_error("clean", "%s", "clean takes no arguments");
     }
     if (sim_clean(&report, &err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
@@ -629,164 +673,6 @@ cmd_clean(int argc, char **argv)
     }
     sr_buf_release(&report);
     return 0;
-}
-
-static const struct option run_options[] = {
-    { "insecure-credentials", no_argument, NULL, 'I' },
-    { "controller", required_argument, NULL, 'C' },
-    { "controller-url", required_argument, NULL, 'U' },
-    { "of-port", required_argument, NULL, 'p' },
-    { "out", required_argument, NULL, 'o' },
-    { "seed", required_argument, NULL, 's' },
-    { "duration", required_argument, NULL, 'd' },
-    { "timeout", required_argument, NULL, 't' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-};
-
-static int
-cmd_run(int argc, char **argv)
-{
-    struct sim_run_opts opts = { 0 };
-    struct sim_run_summary sum;
-    struct scenario *scn = NULL;
-    struct sim_plan *plan = NULL;
-    struct sr_error err = { 0 };
-    struct cli_overrides ov = { 0 };
-    struct ctl_config ext_cfg;
-    struct sim_credentials cred = { 0 };
-    long long seed = -1;
-    int64_t duration_ms = -1, v;
-    double timeout;
-    int c, rc, ext;
-
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:s:d:t:qhC:U:p:I", run_options, NULL)) != -1) {
-        switch (c) {
-        case 'I':
-            ov.insecure_auth = true;
-            break;
-        case 'C':
-            if (strcmp(optarg, "embedded") && strcmp(optarg, "ryu") && strcmp(optarg, "odl")) {
-                return usage_error("run", "unknown controller '%s' (embedded, ryu or odl)",
-                                   optarg);
-            }
-            ov.controller = optarg;
-            break;
-        case 'U':
-            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
-                return usage_error("run", "the controller URL '%s' must start with http:// or "
-                                   "https://", optarg);
-            }
-            ov.url = optarg;
-            break;
-        case 'p':
-            if (!sr_parse_i64(optarg, 1, 65535, &v)) {
-                return usage_error("run", "invalid port '%s'", optarg);
-            }
-            opts.runtime.of_port = (int) v;
-            break;
-        case 'o':
-            opts.runtime.out_dir = optarg;
-            break;
-        case 's':
-            if (!parse_seed(optarg, &seed)) {
-                return usage_error("run", "invalid seed '%s'", optarg);
-            }
-            break;
-        case 'd':
-            if (!scn_parse_duration(optarg, &duration_ms) || duration_ms < 1000) {
-                return usage_error("run", "invalid duration '%s' (as in \"90s\" or \"5m\")",
-                                   optarg);
-            }
-            break;
-        case 't':
-            if (!sr_parse_double(optarg, &timeout) || timeout <= 0 || timeout > 3600) {
-                return usage_error("run", "invalid timeout '%s'", optarg);
-            }
-            opts.runtime.ready_timeout_s = timeout;
-            break;
-        case 'q':
-            opts.quiet = true;
-            sr_log_set_level(SR_LOG_WARN);
-            break;
-        case 'h':
-            printf("usage: simrun [run] [--out DIR] [--seed N] [--duration D] [--timeout S]\n"
-                   "                    [--controller embedded|ryu|odl] [--controller-url URL]\n"
-                   "                    [--of-port N] [--quiet] FILE\n\n"
-                   "                    [--insecure-credentials]\n\n"
-                   "--controller and --controller-url override [controller]: with ryu or odl\n"
-                   "the switches connect to that controller (OpenFlow on the URL's host,\n"
-                   "port --of-port, 6653 by default) and simrun reads and writes through its\n"
-                   "REST API.  The password comes from [controller] password_file (a file\n"
-                   "only you can read), the URL's user:password@, or\n"
-                   "$SIMRUN_CONTROLLER_PASSWORD; it goes over plain http:// to another\n"
-                   "machine only with --insecure-credentials.\n");
-            return 0;
-        default:
-            return usage_error("run", "%s", "invalid option");
-        }
-    }
-    if (optind + 1 != argc) {
-        return usage_error("run", "%s", "run needs exactly one scenario file");
-    }
-    ov.seed = seed;
-    ov.duration_ms = duration_ms;
-    rc = cli_load_plan(argv[optind], &ov, &scn, &plan);
-    if (rc) {
-        return rc;
-    }
-    ext = sim_external_controller(scn, &ext_cfg, &cred, &err);
-    if (ext < 0) {
-        fprintf(stderr, "simrun: %s\n", err.msg);
-        rc = 1;
-        goto out;
-    }
-    opts.runtime.external = ext ? &ext_cfg : NULL;
-    if (cli_open_trace(&opts.runtime.trace, &err) < 0 || sr_signals_install(&err) < 0) {
-        fprintf(stderr, "simrun: %s\n", err.msg);
-        rc = 1;
-        goto out;
-    }
-    rc = sim_run(plan, &opts, &sum, &err);
-    if (rc < 0 && !sum.dir) {
-        fprintf(stderr, "simrun: %s\n", err.msg);
-        rc = 1;
-        goto out;
-    }
-    printf("%s: %s\n", scn->name, sum.status);
-    printf("  ready in       %.1f s\n", sum.ready_s);
-    printf("  sweeps         %ld (%ld samples rows, %ld gap%s)\n", sum.sweeps, sum.rows,
-           sum.gaps, sum.gaps == 1 ? "" : "s");
-    printf("  rows per label %s\n", sum.labels[0] ? sum.labels : "-");
-    printf("  faults         %d injected, %d verified, %d reverted, %d failed; the controller "
-           "healed %d, %d in part\n",
-           sum.injected, sum.verified, sum.reverted, sum.failed, sum.healed, sum.partly_healed);
-    if (sum.diagnoser[0]) {
-        printf("  diagnoser      %s (score.json)\n", sum.diagnoser);
-    }
-    if (sum.kafka[0]) {
-        printf("  kafka          %s\n", sum.kafka);
-    }
-    if (sum.links_lost) {
-        printf("  unplanned      the controller lost links %d time%s with no fault in the air "
-               "(see faults.jsonl)\n",
-               sum.links_lost, sum.links_lost == 1 ? "" : "s");
-    }
-    printf("  run directory  %s\n", sum.dir);
-    if (rc < 0) {
-        fprintf(stderr, "simrun: %s\n", err.msg);
-    }
-    rc = rc == 0 ? 0 : 1;
-    sim_run_summary_release(&sum);
-
-out:
-    sr_trace_free(opts.runtime.trace);
-    sim_credentials_release(&cred);
-    sim_plan_free(plan);
-    scenario_free(scn);
-    return rc;
 }
 
 int
@@ -814,7 +700,7 @@ main(int argc, char **argv)
     }
     if (strchr(name, '.') || strchr(name, '/')) {
         /* "simrun FILE" is "simrun run FILE". */
-        return cmd_run(argc, argv);
+        return sim_cmd_run(argc, argv);
     }
     fprintf(stderr, "simrun: unknown command '%s'\n", name);
     usage(stderr);

@@ -99,9 +99,21 @@ print_topology(const struct sim_plan *p, FILE *out)
     }
 }
 
+/* " (drawn from lo-hi for this run)" after a value written as a range. */
+static const char *
+drawn(const struct scn_draw *r, char *buf, size_t size)
+{
+    if (r->hi <= r->lo) {
+        return "";
+    }
+    snprintf(buf, size, " (drawn from %g-%g for this run)", r->lo, r->hi);
+    return buf;
+}
+
 static void
 print_traffic(const struct sim_plan *p, FILE *out)
 {
+    char d1[64], d2[64];
     const struct scenario *s = p->scn;
     size_t users = p->world.nusers, servers = p->world.nservers;
     long clients = lround(s->traffic.video.clients * (double) users);
@@ -110,37 +122,39 @@ print_traffic(const struct sim_plan *p, FILE *out)
     fprintf(out, "traffic         (per user host; servers are the %zu datacenter hosts)\n",
             servers);
     if (s->traffic.video.enabled) {
-        fprintf(out, "  video         %ld of %zu users stream %lld kbit/s (RTSP + RTP, "
+        fprintf(out, "  video         %ld of %zu users%s stream %lld kbit/s%s (RTSP + RTP, "
                      "I/P frames) from servers\n",
-                clients, users, (long long) s->traffic.video.bitrate_kbps);
+                clients, users, drawn(&s->traffic.video.clients_range, d1, sizeof d1),
+                (long long) s->traffic.video.bitrate_kbps,
+                drawn(&s->traffic.video.bitrate_range, d2, sizeof d2));
     } else {
         fprintf(out, "  video         off\n");
     }
     if (s->traffic.chat.enabled) {
-        fprintf(out, "  chat          %g messages/min to random users, each answered\n",
-                s->traffic.chat.per_min);
+        fprintf(out, "  chat          %.3g messages/min%s to random users, each answered\n",
+                s->traffic.chat.per_min, drawn(&s->traffic.chat.per_min_range, d1, sizeof d1));
     } else {
         fprintf(out, "  chat          off\n");
     }
     if (s->traffic.p2p.enabled) {
-        fprintf(out, "  p2p           %g transfers/min, files of %g-%g MB from several "
+        fprintf(out, "  p2p           %.3g transfers/min%s, files of %g-%g MB from several "
                      "peers\n",
-                s->traffic.p2p.per_min, s->traffic.p2p.file_mb_min,
-                s->traffic.p2p.file_mb_max);
+                s->traffic.p2p.per_min, drawn(&s->traffic.p2p.per_min_range, d1, sizeof d1),
+                s->traffic.p2p.file_mb_min, s->traffic.p2p.file_mb_max);
     } else {
         fprintf(out, "  p2p           off\n");
     }
     if (s->traffic.web.enabled) {
-        fprintf(out, "  web           %g pages/min (HTTP/1.1, page + objects) from "
+        fprintf(out, "  web           %.3g pages/min%s (HTTP/1.1, page + objects) from "
                      "servers\n",
-                s->traffic.web.per_min);
+                s->traffic.web.per_min, drawn(&s->traffic.web.per_min_range, d1, sizeof d1));
     } else {
         fprintf(out, "  web           off\n");
     }
     if (s->traffic.mail.enabled) {
-        fprintf(out, "  mail          %g mails/min (SMTP) to servers; servers send to "
+        fprintf(out, "  mail          %.3g mails/min%s (SMTP) to servers; servers send to "
                      "users too\n",
-                s->traffic.mail.per_min);
+                s->traffic.mail.per_min, drawn(&s->traffic.mail.per_min_range, d1, sizeof d1));
     } else {
         fprintf(out, "  mail          off\n");
     }
@@ -163,15 +177,26 @@ print_params(const struct flt_episode *e, struct sr_buf *b)
     unsigned pm = e->type->params;
 
     if (pm & FLT_P_SERVICE) {
-        sr_buf_printf(b, "service=%s", f->service ? f->service : "?");
-    } else if (pm & FLT_P_TIMEOUT) {
-        sr_buf_printf(b, "timeout=%.1fs", (double) f->timeout_ms / 1000.0);
-    } else if (pm & FLT_P_RATE) {
-        sr_buf_printf(b, "rate=%lldkbit/s", (long long) f->rate_kbps);
-    } else if (pm & FLT_P_STREAMS) {
-        sr_buf_printf(b, "streams=%lld", (long long) f->streams);
-    } else if (pm & FLT_P_FACTOR) {
-        sr_buf_printf(b, "factor=%lldx", (long long) f->factor);
+        sr_buf_printf(b, "service=%s ", f->service ? f->service : "?");
+    }
+    if (pm & FLT_P_TIMEOUT) {
+        sr_buf_printf(b, "timeout=%.0fs ", (double) f->timeout_ms / 1000.0);
+    }
+    if (pm & FLT_P_RATE) {
+        sr_buf_printf(b, "rate=%lldkbit/s ", (long long) f->rate_kbps);
+    }
+    if (pm & FLT_P_STREAMS) {
+        sr_buf_printf(b, "streams=%lld ", (long long) f->streams);
+    }
+    if (pm & FLT_P_FACTOR) {
+        sr_buf_printf(b, "factor=%lldx ", (long long) f->factor);
+    }
+    if (flt_adds_rules(e->type)) {
+        sr_buf_printf(b, "priority=%u cookie=0x%016llx ", f->priority,
+                      (unsigned long long) f->cookie);
+    }
+    if (b->len) {
+        b->data[--b->len] = '\0'; /* the last space */
     }
 }
 

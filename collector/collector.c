@@ -19,12 +19,17 @@
 
 /* ---- columns (README documents each; keep the order) ---- */
 
+/* What a diagnoser is not sent: the truth, and the run and episode a row
+ * belongs to (for grouped splits). */
 #define LABEL_COLS                                                                            \
-    "label", "fault_id", "fault_target", "fault_phase", "since_onset_s", "on_target", "fault_effect"
+    "label", "fault_id", "fault_target", "fault_phase", "since_onset_s", "on_target",          \
+        "fault_effect", "run", "episode"
 #define COUNTER_COLS                                                                       \
     "packets_received", "packets_transmitted", "bytes_received", "bytes_transmitted",      \
         "receive_drops", "transmit_drops", "receive_errors", "transmit_errors",            \
         "receive_frame_error", "receive_over_run_error", "receive_crc_error", "collision_count"
+
+const char *const col_label_cols[] = { LABEL_COLS, NULL };
 
 static const char *const sample_cols[] = {
     "time", "t_s", "sweep", "late_ms", "dt_s", "switch", "dpid", "role", "ports", "ports_down",
@@ -195,6 +200,7 @@ struct fault_state {
     double effect, effect_t;  /* the last col_fault_effect (NAN before one) */
 };
 
+
 struct port_prev {
     uint32_t port;
     double t_s;
@@ -221,6 +227,7 @@ struct sw_state {
 
 struct collector {
     char *dir;
+    char *run;                /* the 'run' column */
     double interval;
     bool flows;
     struct sw_state *sw;
@@ -375,10 +382,13 @@ col_label_at(const struct collector *c, double t, const char *sw, uint32_t port,
 {
     const struct fault_state *best = NULL;
 
-    *out = (struct col_label) { "normal", 0, "", "normal", -1.0, false, -1.0 };
+    *out = (struct col_label) { "normal", 0, "", "normal", -1.0, false, -1.0, 0 };
     for (size_t i = 0; i < c->nfaults; i++) {
         const struct fault_state *f = &c->faults[i];
 
+        if (!isnan(f->reverted) && t >= f->reverted) {
+            out->stretch++;
+        }
         if (isnan(f->inject) || t < f->inject || (!isnan(f->reverted) && t >= f->reverted)) {
             continue;
         }
@@ -408,8 +418,18 @@ col_label_at(const struct collector *c, double t, const char *sw, uint32_t port,
     }
 }
 
+/* The 'episode' column: "f<id>" for a fault's rows, "n<k>" for the normal
+ * stretch after k faults were reverted. */
+static const char *
+episode_of(const struct col_label *l, char *buf, size_t size)
+{
+    snprintf(buf, size, l->fault_id ? "f%d" : "n%d", l->fault_id ? l->fault_id : l->stretch);
+    return buf;
+}
+
 static void
-add_labels(struct row *r, const struct col_label *l)
+add_labels(const struct collector *c, struct row *r, const struct col_label *l, char *ep,
+           size_t epsize)
 {
     add(r, fstr(l->label));
     add(r, l->fault_id ? fi64(l->fault_id) : fnull());
@@ -418,6 +438,8 @@ add_labels(struct row *r, const struct col_label *l)
     add(r, l->since_onset_s >= 0 ? fdbl(l->since_onset_s, 3) : fnull());
     add(r, fbool(l->on_target));
     add(r, l->effect >= 0 ? fdbl(l->effect, 4) : fnull());
+    add(r, fstr(c->run));
+    add(r, fstr(episode_of(l, ep, epsize)));
 }
 
 void
@@ -677,6 +699,7 @@ col_new(const struct col_options *o, const struct col_switch *sws, size_t nsw,
     json_t *files = json_object();
 
     c->dir = xstrdup(o->dir);
+    c->run = xstrdup(o->run ? o->run : "");
     c->interval = o->interval_s > 0 ? o->interval_s : 1.0;
     c->flows = o->flows;
     c->client = client;
@@ -805,6 +828,7 @@ switch_rows(struct collector *c, struct sw_state *s, const struct ctl_stats *st,
     size_t nports = 0, down = 0, nnext = 0;
     struct col_label lab;
     struct row r;
+    char epbuf[24];           /* the episode column, borrowed by the rows */
     uint64_t active = 0, lookups = 0, matched = 0;
 
     for (size_t i = 0; i < st->nports; i++) {
@@ -869,7 +893,7 @@ switch_rows(struct collector *c, struct sw_state *s, const struct ctl_stats *st,
             add(&r, known[n] ? fu64(d[n]) : fnull());
         }
         add(&r, fbool(reset));
-        add_labels(&r, &lab);
+        add_labels(c, &r, &lab, epbuf, sizeof epbuf);
         write_row(c, &c->ports, &r, &c->scratch);
         next[nnext].port = p->port_no;
         next[nnext].t_s = t;
@@ -910,7 +934,7 @@ switch_rows(struct collector *c, struct sw_state *s, const struct ctl_stats *st,
         add(&r, fnull());
     }
     add(&r, fbool(any_reset));
-    add_labels(&r, &lab);
+    add_labels(c, &r, &lab, epbuf, sizeof epbuf);
     write_row(c, &c->samples, &r, &c->scratch);
     count_label(c, lab.label);
     if (c->flows) {
@@ -947,7 +971,7 @@ switch_rows(struct collector *c, struct sw_state *s, const struct ctl_stats *st,
             add(&r, known ? fu64(f->bytes - (prev ? prev->bytes : 0)) : fnull());
             add(&r, fstr(f->match));
             add(&r, fstr(f->actions));
-            add_labels(&r, &lab);
+            add_labels(c, &r, &lab, epbuf, sizeof epbuf);
             write_row(c, &c->flowsout, &r, &c->scratch);
             fnext[i] = (struct flow_prev) { key.key, f->packets, f->bytes };
         }
@@ -1145,6 +1169,7 @@ col_finish(struct collector *c, const char *status)
     free(c->dpids);
     free(c->faults);
     free(c->dir);
+    free(c->run);
     free(c->reserve);
     free(c->failure);
     free(c->sinks);

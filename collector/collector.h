@@ -31,7 +31,12 @@ struct col_options {
     bool csv, jsonl;          /* formats to write (at least one) */
     bool flows;               /* also flows.csv / flows.jsonl */
     json_t *manifest;         /* borrowed: fields copied into manifest.json */
+    const char *run;          /* the 'run' column: "<scenario>-<seed>"; NULL: "" */
 };
+
+/* The columns of every table that hold the ground truth and the run and
+ * episode of a row (NULL-terminated): what sinks leave out for a diagnoser. */
+extern const char *const col_label_cols[];
 
 struct col_switch {
     uint64_t dpid;
@@ -158,6 +163,7 @@ struct col_label {
     double since_onset_s;     /* < 0 when normal */
     bool on_target;
     double effect;            /* share of the changed flows still changed; < 0 unknown */
+    int stretch;              /* normal: faults reverted before it (0: before the first) */
 };
 /* The label of a row of switch 'sw' (port 'port', 0 for the whole switch)
  * for a sweep that started at 't_s'. */

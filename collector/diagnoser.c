@@ -13,16 +13,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "collector.h"
 #include "files.h"
 #include "proc.h"
 #include "trace.h"
 #include "util.h"
 
-/* Columns that are the ground truth: never sent to a diagnoser. */
-static const char *const truth_cols[] = {
-    "label", "fault_id", "fault_target", "fault_phase", "since_onset_s",
-    "on_target", "fault_effect", "episode", NULL,
-};
 
 /* A sweep's rows, without the truth, kept as JSON text ("{...},{...}"):
  * each sweep is serialized once, however many windows it is part of. */
@@ -88,7 +84,7 @@ append_row(struct sr_buf *b, json_t *row)
     json_t *copy = json_copy(row);
     char *text;
 
-    for (const char *const *c = truth_cols; *c; c++) {
+    for (const char *const *c = col_label_cols; *c; c++) {
         json_object_del(copy, *c);
     }
     text = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);

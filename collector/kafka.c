@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -27,11 +28,6 @@ struct kf_sink {
     int last_logged;          /* under mu: the last error code logged (one line per kind) */
 };
 
-/* The label columns rows leave without (see collector.c's LABEL_COLS). */
-static const char *const label_cols[] = {
-    "label", "fault_id", "fault_target", "fault_phase", "since_onset_s", "on_target",
-    "fault_effect", NULL,
-};
 
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -194,8 +190,8 @@ kf_row(void *ctx, const char *table, json_t *row)
 
     if (!s->labels) {
         msg = json_copy(row);
-        for (size_t i = 0; label_cols[i]; i++) {
-            json_object_del(msg, label_cols[i]);
+        for (size_t i = 0; col_label_cols[i]; i++) {
+            json_object_del(msg, col_label_cols[i]);
         }
     }
     value = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));

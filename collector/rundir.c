@@ -14,7 +14,7 @@
  * is hex, "port" may be "LOCAL", "0001"...). */
 static const char *const string_cols[] = {
     "time", "switch", "dpid", "role", "port", "name", "match", "actions", "label",
-    "fault_target", "fault_phase", "run", "service", "host", "peer", NULL,
+    "fault_target", "fault_phase", "run", "episode", "service", "host", "peer", NULL,
 };
 static const char *const bool_cols[] = {
     "link_down", "blocked", "live", "counter_reset", "on_target", NULL,

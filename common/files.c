@@ -42,8 +42,9 @@ dir_is_empty(const char *path)
     return empty;
 }
 
-int
-sr_dir_fresh(const char *path, struct sr_error *err)
+/* sr_dir_fresh and sr_dir_ours: 'fresh' also wants it empty. */
+static int
+dir_make(const char *path, bool fresh, struct sr_error *err)
 {
     char *copy = xstrdup(path);
     struct stat st;
@@ -90,7 +91,7 @@ sr_dir_fresh(const char *path, struct sr_error *err)
         rc = sr_error_set(err, SR_EPERM, "the run directory '%s' is writable by others "
                           "(mode %04o): give a new directory", path,
                           (unsigned) (st.st_mode & 07777));
-    } else if (!dir_is_empty(path)) {
+    } else if (fresh && !dir_is_empty(path)) {
         rc = sr_error_set(err, SR_EBUSY, "the run directory '%s' is not empty: give a new "
                           "directory (simrun never writes over a run)", path);
     }
@@ -98,6 +99,18 @@ sr_dir_fresh(const char *path, struct sr_error *err)
 out:
     free(copy);
     return rc;
+}
+
+int
+sr_dir_fresh(const char *path, struct sr_error *err)
+{
+    return dir_make(path, true, err);
+}
+
+int
+sr_dir_ours(const char *path, struct sr_error *err)
+{
+    return dir_make(path, false, err);
 }
 
 static int

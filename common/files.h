@@ -16,6 +16,9 @@
  * link) that belongs to us, is not writable by others, and is empty.
  * Anything else is refused with a message saying why. */
 int sr_dir_fresh(const char *path, struct sr_error *err);
+/* The same, but the directory may hold files already (a campaign's, to
+ * which runs are added). */
+int sr_dir_ours(const char *path, struct sr_error *err);
 
 /* Creates 'path' (which must not exist) with 'mode' and writes 'n' bytes
  * of 'data', checking every write and the close. */

@@ -7,7 +7,9 @@
 
 Prints the port it listens on, then serves until SIGTERM.  Sessions are
 kept apart by the window's "session": the topology a session's first
-window carries is used for its later ones."""
+window carries is used for its later ones, and the session's history
+(features.History: its traffic level so far) makes some features
+relative to that network's own normal."""
 import argparse
 import json
 import os
@@ -32,10 +34,14 @@ class Diagnoser(object):
     def diagnose(self, window):
         session = str(window.get('session', ''))
         with self.lock:
-            if window.get('topology'):
-                self.sessions[session] = Topology(window['topology'])
-            topo = self.sessions.get(session) or Topology(None)
-        x, hints = features.extract(window, topo)
+            if window.get('topology') or session not in self.sessions:
+                self.sessions[session] = (Topology(window.get('topology')), features.History(),
+                                          threading.Lock())
+            topo, history, lock = self.sessions[session]
+        # One session's windows in turn (its history is shared); sessions
+        # side by side.
+        with lock:
+            x, hints = features.extract(window, topo, history)
         label, p = self.model.predict(x)
         out = {'label': label, 'confidence': round(p, 4)}
         if label != 'normal':

@@ -25,16 +25,18 @@ def read_windows(path):
     """(feature rows, labels) of one windows file; the topology comes with
     its first window."""
     xs, ys = [], []
-    topo = Topology(None)
+    topo, history = Topology(None), features.History()
     with open(path) as fh:
         for line in fh:
             rec = json.loads(line)
             w, truth = rec['window'], rec['truth']
             if w.get('topology'):
-                topo = Topology(w['topology'])
+                topo, history = Topology(w['topology']), features.History()
+            # Every window goes through the history, as the server sees it;
+            # only those of a clear truth are learnt from.
+            x, _hints = features.extract(w, topo, history)
             if truth['phase'] not in ('normal', 'active'):
                 continue
-            x, _hints = features.extract(w, topo)
             xs.append(x)
             ys.append(truth['label'])
     return xs, ys

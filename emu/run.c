@@ -18,6 +18,7 @@
 #include "collector.h"
 #include "dataset.h"
 #include "diagnoser.h"
+#include "episodes.h"
 #include "kafka.h"
 #include "files.h"
 #include "score.h"
@@ -125,6 +126,30 @@ event(struct exec *x, const struct ep *p, const char *kind, double took_ms, cons
                   (double) p->e->duration_ms / 1000.0);
     if (p->e->spec.service && (p->e->type->params & FLT_P_SERVICE)) {
         json_object_set_new(o, "service", json_string(p->e->spec.service));
+    }
+    if (!strcmp(kind, "inject")) {
+        /* What was drawn for the episode: its parameters, and the marks
+         * its rules carry (how simrun finds them again). */
+        const struct flt_spec *sp = &p->e->spec;
+        unsigned prm = p->e->type->params;
+
+        if (prm & FLT_P_TIMEOUT) {
+            json_object_set_new(o, "timeout_s", json_real((double) sp->timeout_ms / 1000.0));
+        }
+        if (prm & FLT_P_RATE) {
+            json_object_set_new(o, "rate_kbps", json_integer(sp->rate_kbps));
+        }
+        if (prm & FLT_P_STREAMS) {
+            json_object_set_new(o, "streams", json_integer(sp->streams));
+        }
+        if (prm & FLT_P_FACTOR) {
+            json_object_set_new(o, "factor", json_integer(sp->factor));
+        }
+        if (flt_adds_rules(p->e->type)) {
+            json_object_set_new(o, "cookie", json_sprintf("0x%016llx",
+                                                          (unsigned long long) sp->cookie));
+            json_object_set_new(o, "priority", json_integer(sp->priority));
+        }
     }
     if (took_ms >= 0) {
         json_object_set_new(o, "took_ms", json_real(round(took_ms * 10) / 10));
@@ -593,6 +618,32 @@ stop_agents(struct exec *x, const struct sim_plan *plan, struct sim_runtime *rt,
     free(out);
 }
 
+/* episodes.csv, and the same in the manifest: what each episode did. */
+static void
+write_episodes(struct exec *x, const char *dir, const char *run)
+{
+    struct sr_error err = { 0 };
+    char *path = xasprintf("%s/episodes.csv", dir);
+    json_t *eps;
+
+    if (x->log) {
+        fflush(x->log); /* faults.jsonl whole on disk before it is read */
+    }
+    eps = ep_summarise(dir, run, &err);
+    if (!eps) {
+        SR_WARN("cannot summarise the episodes: %s", err.msg);
+    } else if (ep_write_csv(path, eps, &err) < 0) {
+        SR_WARN("%s", err.msg);
+        if (err.code == SR_ENOSPC) {
+            x->werr = err;
+        }
+    } else {
+        col_manifest_set(x->col, "episodes", json_incref(eps));
+    }
+    json_decref(eps);
+    free(path);
+}
+
 void
 sim_credentials_release(struct sim_credentials *c)
 {
@@ -825,9 +876,10 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     struct sim_runtime *rt;
     struct ctl_client *ctl = NULL;
     struct ctl_config cfg = { .kind = CTL_KIND_RYU, .retries = 0, .batch = true };
+    char *run_name = xasprintf("%s-%llu", scn->name, (unsigned long long) scn->seed);
     struct col_options co = { .interval_s = (double) scn->collector.interval_ms / 1000.0,
                               .csv = scn->collector.csv, .jsonl = scn->collector.jsonl,
-                              .flows = scn->collector.flows };
+                              .flows = scn->collector.flows, .run = run_name };
     struct exec x = { .plan = plan, .sum = sum, .watch_t = -WATCH_EVERY_S,
                       .interval = (double) scn->collector.interval_ms / 1000.0 };
     struct col_switch *sws = NULL;
@@ -944,6 +996,9 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         sig = sr_signals_pending();
     }
     stop_agents(&x, plan, rt, sum->dir);
+    if (!x.werr.code) {
+        write_episodes(&x, sum->dir, run_name);
+    }
     if (x.werr.code) {
         col_set_failure(x.col, x.werr.msg);
         sum->status = "failed";
@@ -981,6 +1036,7 @@ out:
     free(x.eps);
     free(faults);
     free(sws);
+    free(run_name);
     json_decref(co.manifest);
     ctl_client_free(x.fe.env.ctl);
     sim_faultenv_release(&x.fe);

@@ -61,6 +61,12 @@ static const struct flt_type types[] = {
       0, "the controller stops or loses its switches", &flt_controller_down_ops, NULL, NULL },
 };
 
+bool
+flt_adds_rules(const struct flt_type *type)
+{
+    return type->ops == &flt_rule_ops;
+}
+
 const struct flt_type *
 flt_types(size_t *n)
 {

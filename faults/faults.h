@@ -74,6 +74,10 @@ const char *flt_target_kind_name(enum flt_target_kind k);
  * "ryu", "odl"), or NULL when it can. */
 const char *flt_controller_limit(const struct flt_type *type, const char *kind);
 
+/* Whether a fault of 'type' adds rules of its own (which carry its
+ * episode's cookie and priority), rather than changing the controller's. */
+bool flt_adds_rules(const struct flt_type *type);
+
 /* Services a fault can single out (drop_service). */
 bool flt_is_service(const char *name);
 
@@ -126,21 +130,53 @@ struct flt_timeline {
 int flt_check_target(const struct flt_type *type, const char *target,
                      const struct flt_world *world, struct sr_error *err);
 
+struct sr_rng;
 /* Resolves 'target' for 'type' to one name, drawing random choices from
  * 'rng_state' (seeded by the caller).  Returns a malloc'd name or NULL. */
-struct sr_rng;
 char *flt_resolve_target(const struct flt_type *type, const char *target,
                          const struct flt_world *world, struct sr_rng *rng,
                          struct sr_error *err);
 
-/* Campaign parameters (scenario [campaign]). */
+/* Where a campaign puts the episodes of one type: one of 'choices'
+ * (selectors or names, as a [[fault]] target) drawn per episode. */
+struct flt_campaign_targets {
+    const struct flt_type *type;
+    char **choices;
+    size_t n;
+};
+
+/* Campaign parameters (scenario [campaign]).  A parameter range whose
+ * bounds are both 0 takes the catalogue's fixed default. */
 struct flt_campaign {
     const struct flt_type **types;
     size_t ntypes;
     int episodes;
     int64_t length_min_ms, length_max_ms;
     int64_t gap_min_ms, gap_max_ms;
+    /* Per type, where its episodes go (others: flt_campaign_default_targets). */
+    struct flt_campaign_targets *targets;
+    size_t ntargets;
+    /* Parameters drawn per episode, uniformly in [min, max]. */
+    int64_t timeout_min_ms, timeout_max_ms;
+    int64_t streams_min, streams_max;
+    int64_t factor_min, factor_max;
+    int64_t rate_min_kbps, rate_max_kbps;
+    char **services;          /* drop_service's choices; NULL: every service */
+    size_t nservices;
 };
+
+/* Where a campaign puts episodes of 'type' unless told: every switch of
+ * every role for switch faults (not the busiest one), every link, every
+ * host of the kind; for faults that may take the whole network, that or
+ * one switch.  Sets '*n'; the strings are static. */
+const char *const *flt_campaign_default_targets(const struct flt_type *type, size_t *n);
+
+/* The cookie and priority drawn for an episode's rules, as an ordinary
+ * application's: 'cookie' random with its top 16 bits an application
+ * number, 'priority' above what the rule must outrank (the controller's
+ * LLDP rule for lldp_drop, its forwarding rules for the others). */
+void flt_draw_marks(const struct flt_type *type, struct sr_rng *rng, uint64_t *cookie,
+                    uint32_t *priority);
 
 /* Builds the timeline from hand-placed 'specs' and, when 'campaign' is not
  * NULL, a campaign starting at 'start_ms'.  Same inputs and 'seed', same

@@ -12,8 +12,11 @@
 #include "rng.h"
 #include "util.h"
 
-/* Random streams drawn from the scenario seed (see sr_rng_seed). */
+/* Random streams drawn from the scenario seed (see sr_rng_seed): targets,
+ * times and parameters; the rules' cookies and priorities apart, so that
+ * drawing them changes no target or time. */
 #define FLT_RNG_STREAM 3
+#define FLT_RNG_STREAM_MARKS 6
 
 struct pool {
     const char **names;
@@ -373,10 +376,59 @@ draw_ms(struct sr_rng *rng, int64_t lo, int64_t hi)
     return lo + 100 * (int64_t) sr_rng_below(rng, (uint64_t) steps + 1);
 }
 
+const char *const *
+flt_campaign_default_targets(const struct flt_type *type, size_t *n)
+{
+    static const char *const sw[] = { "switch:random" };
+    static const char *const sw_or_all[] = { "all", "switch:random" };
+    static const char *const link[] = { "link:random" };
+    static const char *const user[] = { "user:random" };
+    static const char *const server[] = { "server:random" };
+    static const char *const host[] = { "host:random" };
+    static const char *const all[] = { "all" };
+
+    switch (type->target) {
+    case FLT_TARGET_SWITCH: *n = 1; return sw;
+    case FLT_TARGET_SWITCH_OR_ALL: *n = 2; return sw_or_all;
+    case FLT_TARGET_LINK: *n = 1; return link;
+    case FLT_TARGET_USER: *n = 1; return user;
+    case FLT_TARGET_SERVER: *n = 1; return server;
+    case FLT_TARGET_HOST: *n = 1; return host;
+    case FLT_TARGET_NONE: break;
+    }
+    *n = 1;
+    return all;
+}
+
+/* The embedded controller's own cookie's application number (top 16
+ * bits, controller/simrun_controller.py COOKIE_SIMRUN) and the one simrun
+ * once marked every fault rule with: never drawn. */
+#define MARK_APP_CONTROLLER 0x5300u
+#define MARK_APP_OLD 0x5346u
+
+void
+flt_draw_marks(const struct flt_type *type, struct sr_rng *rng, uint64_t *cookie,
+               uint32_t *priority)
+{
+    uint64_t app;
+
+    do {
+        app = 1 + sr_rng_below(rng, 0xfffe);
+    } while (app == MARK_APP_CONTROLLER || app == MARK_APP_OLD);
+    *cookie = app << 48 | (sr_rng_next(rng) & 0xffffffffffffULL);
+    if (!strcmp(type->name, "lldp_drop")) {
+        /* Above the embedded controller's LLDP rule (60000). */
+        *priority = 60001 + (uint32_t) sr_rng_below(rng, 65534 - 60001 + 1);
+    } else {
+        /* Above the forwarding rules (10, 20), below LLDP. */
+        *priority = 1000 + (uint32_t) sr_rng_below(rng, 59999 - 1000 + 1);
+    }
+}
+
 static int
 add_episode(struct flt_timeline *tl, size_t *cap, const struct flt_spec *spec,
             int source, const struct flt_world *world, struct sr_rng *rng,
-            struct sr_error *err)
+            struct sr_rng *marks, struct sr_error *err)
 {
     struct flt_episode e = { 0 };
     char *target = flt_resolve_target(spec->type, spec->target, world, rng, err);
@@ -394,30 +446,62 @@ add_episode(struct flt_timeline *tl, size_t *cap, const struct flt_spec *spec,
     e.spec = *spec;
     e.spec.target = xstrdup(spec->target);
     e.spec.service = spec->service ? xstrdup(spec->service) : NULL;
+    if (!e.spec.cookie || !e.spec.priority) {
+        uint64_t cookie;
+        uint32_t priority;
+
+        flt_draw_marks(spec->type, marks, &cookie, &priority);
+        e.spec.cookie = e.spec.cookie ? e.spec.cookie : cookie;
+        e.spec.priority = e.spec.priority ? e.spec.priority : priority;
+    }
     xgrow((void **) &tl->ep, cap, tl->n + 1, sizeof *tl->ep);
     tl->ep[tl->n++] = e;
     return 0;
 }
 
-/* Default parameters for a campaign episode of 'type'. */
+/* 'lo'..'hi' drawn uniformly, or 'def' when the range is unset. */
+static int64_t
+draw_in(struct sr_rng *rng, int64_t lo, int64_t hi, int64_t def)
+{
+    if (lo == 0 && hi == 0) {
+        return def;
+    }
+    return hi <= lo ? lo : lo + (int64_t) sr_rng_below(rng, (uint64_t) (hi - lo) + 1);
+}
+
+/* The parameters and target of a campaign episode of 'type', drawn. */
 static void
-campaign_spec(const struct flt_type *type, int64_t at, int64_t len,
+campaign_spec(const struct flt_campaign *cp, const struct flt_type *type, int64_t at, int64_t len,
               struct sr_rng *rng, struct flt_spec *spec)
 {
     static const char *const services[] = { "video", "web", "chat",
                                             "p2p",   "mail" };
+    const char *const *choices = NULL;
+    size_t n = 0;
 
+    for (size_t i = 0; i < cp->ntargets; i++) {
+        if (cp->targets[i].type == type) {
+            choices = (const char *const *) cp->targets[i].choices;
+            n = cp->targets[i].n;
+        }
+    }
+    if (!n) {
+        choices = flt_campaign_default_targets(type, &n);
+    }
     memset(spec, 0, sizeof *spec);
     spec->type = type;
-    spec->target = xstrdup(type->default_target);
+    spec->target = xstrdup(choices[n > 1 ? sr_rng_below(rng, n) : 0]);
     spec->at_ms = at;
     spec->duration_ms = len;
-    spec->timeout_ms = 5000;
-    spec->rate_kbps = 1000;
-    spec->streams = 8;
-    spec->factor = 4;
+    /* Timeouts in whole seconds, as OpenFlow holds them. */
+    spec->timeout_ms = 1000 * draw_in(rng, cp->timeout_min_ms / 1000, cp->timeout_max_ms / 1000,
+                                      5);
+    spec->rate_kbps = draw_in(rng, cp->rate_min_kbps, cp->rate_max_kbps, 1000);
+    spec->streams = draw_in(rng, cp->streams_min, cp->streams_max, 8);
+    spec->factor = draw_in(rng, cp->factor_min, cp->factor_max, 4);
     if (type->params & FLT_P_SERVICE) {
-        spec->service = xstrdup(services[sr_rng_below(rng, SR_ARRAY_SIZE(services))]);
+        spec->service = xstrdup(cp->nservices ? cp->services[sr_rng_below(rng, cp->nservices)]
+                                              : services[sr_rng_below(rng, SR_ARRAY_SIZE(services))]);
     }
 }
 
@@ -428,13 +512,14 @@ flt_timeline_build(const struct flt_spec *specs, size_t nspecs,
                    struct flt_timeline *out, struct sr_error *err)
 {
     struct flt_timeline tl = { 0 };
-    struct sr_rng rng;
+    struct sr_rng rng, marks;
     size_t cap = 0;
     int rc;
 
     sr_rng_seed(&rng, seed, FLT_RNG_STREAM);
+    sr_rng_seed(&marks, seed, FLT_RNG_STREAM_MARKS);
     for (size_t i = 0; i < nspecs; i++) {
-        if (add_episode(&tl, &cap, &specs[i], (int) i, world, &rng, err) < 0) {
+        if (add_episode(&tl, &cap, &specs[i], (int) i, world, &rng, &marks, err) < 0) {
             goto fail;
         }
     }
@@ -456,8 +541,8 @@ flt_timeline_build(const struct flt_spec *specs, size_t nspecs,
                 t += draw_ms(&rng, campaign->gap_min_ms, campaign->gap_max_ms);
                 len = draw_ms(&rng, campaign->length_min_ms,
                               campaign->length_max_ms);
-                campaign_spec(round[k], t, len, &rng, &spec);
-                rc = add_episode(&tl, &cap, &spec, -1, world, &rng, err);
+                campaign_spec(campaign, round[k], t, len, &rng, &spec);
+                rc = add_episode(&tl, &cap, &spec, -1, world, &rng, &marks, err);
                 free(spec.target);
                 free(spec.service);
                 if (rc < 0) {

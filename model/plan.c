@@ -32,9 +32,9 @@ needs_busiest(const struct scenario *scn)
             return true;
         }
     }
-    if (scn->campaign.present) {
-        for (size_t i = 0; i < scn->campaign.c.ntypes; i++) {
-            if (!strcmp(scn->campaign.c.types[i]->default_target, "core:busiest")) {
+    for (size_t i = 0; scn->campaign.present && i < scn->campaign.c.ntargets; i++) {
+        for (size_t k = 0; k < scn->campaign.c.targets[i].n; k++) {
+            if (!strcmp(scn->campaign.c.targets[i].choices[k], "core:busiest")) {
                 return true;
             }
         }
@@ -258,6 +258,31 @@ sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_er
             scn_diag_add(diags, pos->line, pos->col, "%s", why);
             targets_ok = false;
             free(why);
+        }
+    }
+    for (size_t i = 0; scn->campaign.present && i < scn->campaign.c.ntargets; i++) {
+        const struct flt_campaign_targets *tg = &scn->campaign.c.targets[i];
+        bool listed = false;
+
+        for (size_t k = 0; k < scn->campaign.c.ntypes; k++) {
+            listed = listed || scn->campaign.c.types[k] == tg->type;
+        }
+        if (!listed) {
+            const struct scn_pos *pos = &scn->campaign.target_pos[i][0];
+
+            scn_diag_add(diags, pos->line, pos->col,
+                         "[campaign] 'targets' names '%s', which is not in its 'types'",
+                         tg->type->name);
+            targets_ok = false;
+        }
+        for (size_t k = 0; k < tg->n; k++) {
+            struct sr_error terr = { 0 };
+
+            if (flt_check_target(tg->type, tg->choices[k], &p->world, &terr) < 0) {
+                scn_diag_add(diags, scn->campaign.target_pos[i][k].line,
+                             scn->campaign.target_pos[i][k].col, "%s", terr.msg);
+                targets_ok = false;
+            }
         }
     }
     for (size_t i = 0; scn->campaign.present && i < scn->campaign.c.ntypes; i++) {

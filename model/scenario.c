@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "rng.h"
 #include "toml.h"
 #include "util.h"
 
@@ -469,6 +470,11 @@ get_num_range(struct ctx *c, const struct toml_value *t, const char *key,
                      key, where);
         return NULL;
     }
+    if (v->type != TOML_ARRAY && (a < min || a > max)) {
+        scn_diag_add(c->d, v->line, v->col, "'%s' in %s is %g, out of range %g..%g", key,
+                     where, a, min, max);
+        return NULL;
+    }
     if (a < min || b > max || a > b) {
         scn_diag_add(c->d, v->line, v->col,
                      "'%s' in %s must lie in %g..%g with min <= max", key,
@@ -477,6 +483,26 @@ get_num_range(struct ctx *c, const struct toml_value *t, const char *key,
     }
     *lo = a;
     *hi = b;
+    return v;
+}
+
+/* A number, or a [lo, hi] range drawn per run (scn_draw_traffic). */
+static const struct toml_value *
+get_drawn(struct ctx *c, const struct toml_value *t, const char *key, const char *where,
+          double min, double max, double *out, struct scn_draw *range)
+{
+    const struct toml_value *v = toml_get(t, key);
+    double lo, hi;
+
+    if (v && v->type != TOML_ARRAY) {
+        *range = (struct scn_draw) { 0, 0 };
+        return get_num(c, t, key, where, min, max, out);
+    }
+    if (!get_num_range(c, t, key, where, min, max, &lo, &hi)) {
+        return NULL;
+    }
+    *out = lo;
+    *range = (struct scn_draw) { lo, hi };
     return v;
 }
 
@@ -518,6 +544,49 @@ get_duration_range(struct ctx *c, const struct toml_value *t, const char *key,
     }
     *lo = a;
     *hi = b;
+    return v;
+}
+
+/* An integer or a [min, max] pair of integers, each in min..max. */
+static const struct toml_value *
+get_int_range(struct ctx *c, const struct toml_value *t, const char *key, const char *where,
+              int64_t min, int64_t max, int64_t *lo, int64_t *hi)
+{
+    const struct toml_value *v = toml_get(t, key);
+    const struct toml_value *ends[2];
+
+    if (!v) {
+        return NULL;
+    }
+    if (v->type == TOML_ARRAY && v->u.a.n == 2) {
+        ends[0] = v->u.a.items[0];
+        ends[1] = v->u.a.items[1];
+    } else if (v->type == TOML_INTEGER) {
+        ends[0] = ends[1] = v;
+    } else {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s must be an integer or a [min, max] pair of integers", key, where);
+        return NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (ends[i]->type != TOML_INTEGER) {
+            wrong_type(c, ends[i], key, where, "an integer");
+            return NULL;
+        }
+        if (ends[i]->u.i < min || ends[i]->u.i > max) {
+            scn_diag_add(c->d, ends[i]->line, ends[i]->col,
+                         "'%s' in %s is %lld, out of range %lld..%lld", key, where,
+                         (long long) ends[i]->u.i, (long long) min, (long long) max);
+            return NULL;
+        }
+    }
+    if (ends[0]->u.i > ends[1]->u.i) {
+        scn_diag_add(c->d, v->line, v->col,
+                     "'%s' in %s: the first value must not exceed the second", key, where);
+        return NULL;
+    }
+    *lo = ends[0]->u.i;
+    *hi = ends[1]->u.i;
     return v;
 }
 
@@ -669,7 +738,7 @@ read_rate_service(struct ctx *c, const struct toml_value *t, const char *key,
     }
     check_keys(c, s, where, known);
     get_bool(c, s, "enabled", where, &o->enabled);
-    get_num(c, s, "per_min", where, 0, 6000, &o->per_min);
+    get_drawn(c, s, "per_min", where, 0, 6000, &o->per_min, &o->per_min_range);
 }
 
 static void
@@ -689,8 +758,15 @@ read_traffic(struct ctx *c, const struct toml_value *t, struct scenario *scn)
 
         check_keys(c, s, "[traffic.video]", video_keys);
         get_bool(c, s, "enabled", "[traffic.video]", &v->enabled);
-        get_num(c, s, "clients", "[traffic.video]", 0, 1, &v->clients);
-        get_int(c, s, "bitrate_kbps", "[traffic.video]", 16, 1000000, &v->bitrate_kbps);
+        get_drawn(c, s, "clients", "[traffic.video]", 0, 1, &v->clients, &v->clients_range);
+        {
+            double br = (double) v->bitrate_kbps;
+
+            if (get_drawn(c, s, "bitrate_kbps", "[traffic.video]", 16, 1000000, &br,
+                          &v->bitrate_range)) {
+                v->bitrate_kbps = (int64_t) llround(br);
+            }
+        }
     }
     read_rate_service(c, t, "chat", &scn->traffic.chat);
     read_rate_service(c, t, "web", &scn->traffic.web);
@@ -703,7 +779,7 @@ read_traffic(struct ctx *c, const struct toml_value *t, struct scenario *scn)
         get_bool(c, s, "enabled", "[traffic.p2p]", &p->enabled);
         get_num_range(c, s, "file_mb", "[traffic.p2p]", 0.001, 4096,
                       &p->file_mb_min, &p->file_mb_max);
-        get_num(c, s, "per_min", "[traffic.p2p]", 0, 6000, &p->per_min);
+        get_drawn(c, s, "per_min", "[traffic.p2p]", 0, 6000, &p->per_min, &p->per_min_range);
     }
     s = get_table(c, t, "broadcast", "[traffic]");
     if (s) {
@@ -809,6 +885,53 @@ read_diagnoser(struct ctx *c, const struct toml_value *t, struct scn_diagnoser *
     get_int(c, t, "queue", "[diagnoser]", 1, 10000, &o->queue);
     get_bool(c, t, "ports", "[diagnoser]", &o->ports);
     get_bool(c, t, "flows", "[diagnoser]", &o->flows);
+}
+
+/* Traffic values drawn per run come from their own stream of the seed. */
+#define SCN_RNG_STREAM_TRAFFIC_MIX 7
+
+static void
+draw_one(struct sr_rng *rng, const struct scn_draw *r, double *out)
+{
+    if (r->hi > r->lo) {
+        *out = sr_rng_uniform(rng, r->lo, r->hi);
+    }
+}
+
+void
+scn_draw_traffic(struct scenario *s)
+{
+    struct sr_rng rng;
+    double br = (double) s->traffic.video.bitrate_kbps;
+
+    sr_rng_seed(&rng, s->seed, SCN_RNG_STREAM_TRAFFIC_MIX);
+    draw_one(&rng, &s->traffic.video.clients_range, &s->traffic.video.clients);
+    draw_one(&rng, &s->traffic.video.bitrate_range, &br);
+    s->traffic.video.bitrate_kbps = (int64_t) llround(br);
+    draw_one(&rng, &s->traffic.chat.per_min_range, &s->traffic.chat.per_min);
+    draw_one(&rng, &s->traffic.p2p.per_min_range, &s->traffic.p2p.per_min);
+    draw_one(&rng, &s->traffic.web.per_min_range, &s->traffic.web.per_min);
+    draw_one(&rng, &s->traffic.mail.per_min_range, &s->traffic.mail.per_min);
+}
+
+bool
+scn_multi_run(const struct scenario *s)
+{
+    return s->campaign.present && (s->campaign.nseeds > 0 || s->campaign.runs > 0);
+}
+
+size_t
+scn_run_seeds(const struct scenario *s, uint64_t **out)
+{
+    size_t n = s->campaign.nseeds ? s->campaign.nseeds
+               : s->campaign.runs  ? (size_t) s->campaign.runs
+                                   : 1;
+
+    *out = xcalloc(n, sizeof **out);
+    for (size_t i = 0; i < n; i++) {
+        (*out)[i] = s->campaign.nseeds ? s->campaign.seeds[i] : s->seed + i;
+    }
+    return n;
 }
 
 bool
@@ -1033,11 +1156,136 @@ read_fault(struct ctx *c, const struct toml_value *t, struct scenario *scn,
 }
 
 static void
+read_campaign_targets(struct ctx *c, const struct toml_value *t, struct scenario *scn)
+{
+    struct flt_campaign *cp = &scn->campaign.c;
+
+    if (t->type != TOML_TABLE) {
+        wrong_type(c, t, "targets", "[campaign]", "a table of fault type = target(s)");
+        return;
+    }
+    cp->targets = xcalloc(t->u.t.n ? t->u.t.n : 1, sizeof *cp->targets);
+    scn->campaign.target_pos = xcalloc(t->u.t.n ? t->u.t.n : 1,
+                                       sizeof *scn->campaign.target_pos);
+    for (size_t i = 0; i < t->u.t.n; i++) {
+        const struct toml_kv *kv = &t->u.t.items[i];
+        const struct flt_type *ft = flt_type_find(kv->key);
+        const struct toml_value *v = kv->val;
+        const struct toml_value *const *items = &v;
+        size_t n = 1;
+        struct flt_campaign_targets *tg;
+
+        if (!ft) {
+            scn_diag_add(c->d, kv->line, kv->col,
+                         "unknown fault type '%s' in [campaign] 'targets'", kv->key);
+            continue;
+        }
+        if (v->type == TOML_ARRAY) {
+            items = (const struct toml_value *const *) v->u.a.items;
+            n = v->u.a.n;
+        }
+        if (n == 0) {
+            scn_diag_add(c->d, v->line, v->col,
+                         "'targets' of '%s' in [campaign] is empty: give a target or a list",
+                         ft->name);
+            continue;
+        }
+        tg = &cp->targets[cp->ntargets];
+        tg->type = ft;
+        tg->choices = xcalloc(n, sizeof *tg->choices);
+        scn->campaign.target_pos[cp->ntargets] = xcalloc(n, sizeof **scn->campaign.target_pos);
+        for (size_t k = 0; k < n; k++) {
+            if (items[k]->type != TOML_STRING || strlen(items[k]->u.s.ptr) != items[k]->u.s.len) {
+                scn_diag_add(c->d, items[k]->line, items[k]->col,
+                             "a target of '%s' in [campaign] 'targets' must be a string (a "
+                             "name or a selector)",
+                             ft->name);
+                continue;
+            }
+            scn->campaign.target_pos[cp->ntargets][tg->n] =
+                (struct scn_pos) { items[k]->line, items[k]->col };
+            tg->choices[tg->n++] = xstrdup(items[k]->u.s.ptr);
+        }
+        cp->ntargets++;
+    }
+}
+
+static void
+read_campaign_services(struct ctx *c, const struct toml_value *v, struct flt_campaign *cp)
+{
+    const struct toml_value *const *items = &v;
+    size_t n = 1;
+
+    if (v->type == TOML_ARRAY) {
+        items = (const struct toml_value *const *) v->u.a.items;
+        n = v->u.a.n;
+    }
+    cp->services = xcalloc(n ? n : 1, sizeof *cp->services);
+    for (size_t k = 0; k < n; k++) {
+        if (items[k]->type != TOML_STRING || !flt_is_service(items[k]->u.s.ptr)) {
+            scn_diag_add(c->d, items[k]->line, items[k]->col,
+                         "'service' in [campaign] holds one or more of 'video', 'chat', 'p2p', "
+                         "'web', 'mail', 'broadcast'");
+            continue;
+        }
+        cp->services[cp->nservices++] = xstrdup(items[k]->u.s.ptr);
+    }
+}
+
+/* 'seeds = [1, 2, 3]' or 'runs = N' (seeds seed, seed+1, ...): one run
+ * per seed, each with its own topology, traffic and episodes. */
+static void
+read_campaign_runs(struct ctx *c, const struct toml_value *t, struct scenario *scn)
+{
+    const struct toml_value *seeds = toml_get(t, "seeds"), *runs = toml_get(t, "runs");
+    int64_t n = 0;
+
+    if (seeds && runs) {
+        scn_diag_add(c->d, runs->line, runs->col,
+                     "[campaign] has 'seeds' and 'runs': give one of them");
+        return;
+    }
+    if (seeds) {
+        if (seeds->type != TOML_ARRAY || seeds->u.a.n == 0 || seeds->u.a.n > SCN_MAX_RUNS) {
+            scn_diag_add(c->d, seeds->line, seeds->col,
+                         "'seeds' in [campaign] must be an array of 1 to %d seeds", SCN_MAX_RUNS);
+            return;
+        }
+        scn->campaign.seeds = xcalloc(seeds->u.a.n, sizeof *scn->campaign.seeds);
+        for (size_t i = 0; i < seeds->u.a.n; i++) {
+            const struct toml_value *e = seeds->u.a.items[i];
+
+            if (e->type != TOML_INTEGER || e->u.i < 0) {
+                scn_diag_add(c->d, e->line, e->col,
+                             "a seed in [campaign] 'seeds' must be an integer of 0 or more");
+                continue;
+            }
+            for (size_t k = 0; k < scn->campaign.nseeds; k++) {
+                if (scn->campaign.seeds[k] == (uint64_t) e->u.i) {
+                    scn_diag_add(c->d, e->line, e->col,
+                                 "seed %lld is listed twice in [campaign] 'seeds'",
+                                 (long long) e->u.i);
+                    e = NULL;
+                    break;
+                }
+            }
+            if (e) {
+                scn->campaign.seeds[scn->campaign.nseeds++] = (uint64_t) e->u.i;
+            }
+        }
+    } else if (get_int(c, t, "runs", "[campaign]", 1, SCN_MAX_RUNS, &n)) {
+        scn->campaign.runs = (int) n;
+    }
+}
+
+static void
 read_campaign(struct ctx *c, const struct toml_value *t, struct scenario *scn)
 {
-    static const char *const known[] = { "types", "episodes", "length", "gap", NULL };
+    static const char *const known[] = { "types", "episodes", "length", "gap", "targets",
+                                         "timeout", "streams", "factor", "rate_kbps",
+                                         "service", "seeds", "runs", NULL };
     struct flt_campaign *cp = &scn->campaign.c;
-    const struct toml_value *types;
+    const struct toml_value *types, *v;
     int64_t episodes = cp->episodes;
 
     scn->campaign.present = true;
@@ -1077,6 +1325,19 @@ read_campaign(struct ctx *c, const struct toml_value *t, struct scenario *scn)
     }
     get_int(c, t, "episodes", "[campaign]", 1, SCN_MAX_EPISODES, &episodes);
     cp->episodes = (int) episodes;
+    if ((v = toml_get(t, "targets")) != NULL) {
+        read_campaign_targets(c, v, scn);
+    }
+    get_duration_range(c, t, "timeout", "[campaign]", 1000, 65535 * MS_S, &cp->timeout_min_ms,
+                       &cp->timeout_max_ms);
+    get_int_range(c, t, "streams", "[campaign]", 1, 1000, &cp->streams_min, &cp->streams_max);
+    get_int_range(c, t, "factor", "[campaign]", 2, 100, &cp->factor_min, &cp->factor_max);
+    get_int_range(c, t, "rate_kbps", "[campaign]", 1, 100000000, &cp->rate_min_kbps,
+                  &cp->rate_max_kbps);
+    if ((v = toml_get(t, "service")) != NULL) {
+        read_campaign_services(c, v, cp);
+    }
+    read_campaign_runs(c, t, scn);
     get_duration_range(c, t, "length", "[campaign]", 1 * MS_S, 24 * MS_H,
                        &cp->length_min_ms, &cp->length_max_ms);
     get_duration_range(c, t, "gap", "[campaign]", 1 * MS_S, 24 * MS_H,
@@ -1110,11 +1371,12 @@ set_defaults(struct scenario *s)
     s->controller.kind = SCN_CTL_EMBEDDED;
     s->controller.api = SCN_API_RFC8040;
     s->controller.timeout_ms = 2 * MS_S;
-    s->traffic.video = (struct scn_video) { true, 0.5, 1500 };
-    s->traffic.chat = (struct scn_service) { true, 6 };
-    s->traffic.p2p = (struct scn_p2p) { true, 1, 8, 1 };
-    s->traffic.web = (struct scn_service) { true, 4 };
-    s->traffic.mail = (struct scn_service) { true, 1 };
+    s->traffic.video = (struct scn_video) { .enabled = true, .clients = 0.5, .bitrate_kbps = 1500 };
+    s->traffic.chat = (struct scn_service) { .enabled = true, .per_min = 6 };
+    s->traffic.p2p = (struct scn_p2p) { .enabled = true, .file_mb_min = 1, .file_mb_max = 8,
+                                        .per_min = 1 };
+    s->traffic.web = (struct scn_service) { .enabled = true, .per_min = 4 };
+    s->traffic.mail = (struct scn_service) { .enabled = true, .per_min = 1 };
     s->traffic.broadcast = (struct scn_broadcast) { true, 5 * MS_S };
     s->collector = (struct scn_collector) { 1 * MS_S, true, false, false };
     s->diagnoser = (struct scn_diagnoser) { .window_ms = 10 * MS_S, .every_ms = 0,
@@ -1125,6 +1387,16 @@ set_defaults(struct scenario *s)
     s->campaign.c.length_max_ms = 40 * MS_S;
     s->campaign.c.gap_min_ms = 20 * MS_S;
     s->campaign.c.gap_max_ms = 40 * MS_S;
+    /* Each episode draws its parameters (issue: a model must not learn one
+     * time-out or one stream count). */
+    s->campaign.c.timeout_min_ms = 2 * MS_S;
+    s->campaign.c.timeout_max_ms = 20 * MS_S;
+    s->campaign.c.streams_min = 4;
+    s->campaign.c.streams_max = 16;
+    s->campaign.c.factor_min = 2;
+    s->campaign.c.factor_max = 6;
+    s->campaign.c.rate_min_kbps = 200;
+    s->campaign.c.rate_max_kbps = 2000;
 }
 
 /* The file name without folders and without ".toml". */
@@ -1307,5 +1579,19 @@ scenario_free(struct scenario *s)
     free(s->faults);
     free(s->fault_pos);
     free(s->campaign.c.types);
+    for (size_t i = 0; i < s->campaign.c.ntargets; i++) {
+        for (size_t k = 0; k < s->campaign.c.targets[i].n; k++) {
+            free(s->campaign.c.targets[i].choices[k]);
+        }
+        free(s->campaign.c.targets[i].choices);
+        free(s->campaign.target_pos[i]);
+    }
+    free(s->campaign.c.targets);
+    free(s->campaign.target_pos);
+    for (size_t i = 0; i < s->campaign.c.nservices; i++) {
+        free(s->campaign.c.services[i]);
+    }
+    free(s->campaign.c.services);
+    free(s->campaign.seeds);
     free(s);
 }

@@ -14,21 +14,30 @@
 enum scn_controller_kind { SCN_CTL_EMBEDDED, SCN_CTL_RYU, SCN_CTL_ODL };
 enum scn_odl_api { SCN_API_RFC8040, SCN_API_RESTCONF };
 
+/* A value written as a [lo, hi] range is drawn once per run from the seed
+ * (scn_draw_traffic); 'hi' is 0 when the value was written as one number. */
+struct scn_draw {
+    double lo, hi;
+};
+
 struct scn_service {
     bool enabled;
     double per_min;       /* sessions per minute per client (chat ... mail) */
+    struct scn_draw per_min_range;
 };
 
 struct scn_video {
     bool enabled;
     double clients;       /* fraction of user hosts that stream, 0..1 */
     int64_t bitrate_kbps;
+    struct scn_draw clients_range, bitrate_range;
 };
 
 struct scn_p2p {
     bool enabled;
-    double file_mb_min, file_mb_max;
+    double file_mb_min, file_mb_max; /* each transfer draws its size from these */
     double per_min;
+    struct scn_draw per_min_range;
 };
 
 struct scn_broadcast {
@@ -87,10 +96,24 @@ bool scn_diagnoser_url_valid(const char *url, char *why, size_t n);
 /* Whether 'topic' is a Kafka topic name (1 to 200 of [A-Za-z0-9._-]). */
 bool scn_topic_valid(const char *topic);
 
+/* A place in the scenario file. */
+struct scn_pos {
+    int line, col;
+};
+
+/* The most runs a campaign may have. */
+#define SCN_MAX_RUNS 1000
+
 struct scn_campaign {
     bool present;
     struct flt_campaign c;
     int line, col;
+    struct scn_pos **target_pos; /* [i][k]: where c.targets[i].choices[k] was written */
+    /* Runs: one per seed ('seeds'), or 'runs' seeds from the scenario's;
+     * neither: one run, of the scenario's seed. */
+    uint64_t *seeds;
+    size_t nseeds;
+    int runs;
 };
 
 /* Positions in the file, for messages about a fault (0: not written). */
@@ -170,5 +193,18 @@ bool scn_parse_duration(const char *s, int64_t *ms);
 void scn_format_duration(int64_t ms, char *buf, size_t size);
 
 const char *scn_controller_kind_name(enum scn_controller_kind k);
+
+/* Draws the traffic values written as ranges ([lo, hi]) from the
+ * scenario's seed: once per run, so the runs of a campaign differ in their
+ * traffic mix too. */
+void scn_draw_traffic(struct scenario *s);
+
+/* Whether the scenario is a campaign of several runs ([campaign] seeds or
+ * runs). */
+bool scn_multi_run(const struct scenario *s);
+/* The seeds of its runs (malloc'd into '*out'): [campaign] 'seeds', or
+ * 'runs' seeds from the scenario's seed on, or the scenario's seed alone.
+ * Returns how many. */
+size_t scn_run_seeds(const struct scenario *s, uint64_t **out);
 
 #endif

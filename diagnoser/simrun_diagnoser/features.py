@@ -23,7 +23,35 @@ NAMES = [
     'drop_rules', 'lldp_drop_rules', 'service_drop_rules', 'inport_flows_frac',
     'idle_frac', 'hard_frac', 'idle_switch_frac', 'hard_switch_frac', 'meter_flows',
     'decttl_flows', 'wrong_output_frac', 'wrong_output_max', 'flows_seen',
+    # a user host pulling far more than the others, all the window long
+    # (a p2p transfer is a burst; extra video streams last)
+    'heavy_persistent_ratio',
+    # against this session's own past (History): the traffic level and the
+    # table misses relative to their median over the earlier windows
+    'tx_vs_session', 'rx_vs_session', 'misses_vs_session', 'tx_now_vs_session',
 ]
+
+
+class History(object):
+    """What a diagnoser remembers of one session (one run): the level of a
+    few features over its earlier windows, so that 'more traffic than
+    usual' means usual for this network, whatever its size and mix."""
+    KEEP = 120
+    # feature -> the feature that holds it relative to the session's median
+    PAIRS = (('tx_per_user', 'tx_vs_session'), ('rx_per_user', 'rx_vs_session'),
+             ('misses_per_user', 'misses_vs_session'), ('_tx_now', 'tx_now_vs_session'))
+
+    def __init__(self):
+        self.past = dict((k, collections.deque(maxlen=self.KEEP)) for k, _ in self.PAIRS)
+
+    def relative(self, f):
+        """Sets the *_vs_session features of 'f' and remembers 'f'."""
+        for key, name in self.PAIRS:
+            past = self.past[key]
+            base = _median(list(past)) if len(past) >= 5 else 0.0
+            f[name] = _ratio(f[key], base) if base > 0 else 1.0
+        for key, _ in self.PAIRS:
+            self.past[key].append(f[key])
 
 
 def _num(v):
@@ -55,10 +83,13 @@ def _ratio(a, b):
     return a / b if b > 0 else (0.0 if a <= 0 else 10.0)
 
 
-def extract(window, topo):
+def extract(window, topo, history=None):
     """(feature vector in NAMES' order, hints) for one window; 'hints'
-    names, per kind of anomaly, the switch or host that stood out."""
+    names, per kind of anomaly, the switch or host that stood out.  With
+    'history' (the session's History), the session-relative features too;
+    it then remembers this window."""
     f = dict((n, 0.0) for n in NAMES)
+    f['_tx_now'] = 0.0
     hints = {}
     samples = window.get('samples') or []
     sweeps = collections.OrderedDict()
@@ -113,6 +144,9 @@ def extract(window, topo):
         return sum(_num(r.get(col)) for r in rows)
     per_sweep_tx = [total(v, 'tx_bps') for v in sweeps.values()]
     f['tx_per_user'] = (sum(per_sweep_tx) / len(per_sweep_tx) if per_sweep_tx else 0) / nusers / 1e6
+    # the level now: over the last three sweeps
+    f['_tx_now'] = (sum(per_sweep_tx[-3:]) / len(per_sweep_tx[-3:]) if per_sweep_tx else 0) / \
+        nusers / 1e6
     f['rx_per_user'] = (sum(total(v, 'rx_bps') for v in sweeps.values()) /
                         max(len(sweeps), 1)) / nusers / 1e6
     if len(per_sweep_tx) >= 4:
@@ -132,6 +166,14 @@ def extract(window, topo):
                 dt = _num(p.get('dt_s')) or _num(window.get('interval_s')) or 1.0
                 per_host[peer[1]].append(8.0 * _num(p.get('bytes_transmitted_delta')) / dt)
         means = dict((h, sum(v) / len(v)) for h, v in per_host.items() if v)
+        # Each host's steady rate now (the least of its last three sweeps,
+        # which a burst does not lift); the steadiest against the next one:
+        # about 1 when the viewers pull one stream each, many times more
+        # when one pulls several.
+        steady = sorted(min(v[-3:]) for v in per_host.values() if v)
+        if steady and steady[-1] > 0:
+            f['heavy_persistent_ratio'] = min(_ratio(steady[-1], steady[-2]) if len(steady) > 1
+                                              else 10.0, 100.0)
         if means:
             top = max(means, key=means.get)
             rest = sorted(means.values())
@@ -242,6 +284,11 @@ def extract(window, topo):
             top = max(per_sw, key=lambda s: per_sw[s][kind])
             if per_sw[top][kind]:
                 hints[kind] = top
+    if history is not None:
+        history.relative(f)
+    else:
+        for _, name in History.PAIRS:
+            f[name] = 1.0
     return [f[n] for n in NAMES], hints
 
 

@@ -73,7 +73,13 @@ def check_run(d, name):
     w = windows(evs)
     bad = label_errors(samples, w)
     check('%s: labels follow faults.jsonl' % name, not bad, bad[:5])
-    drop = [r for r in rows(d, 'flows.csv') if r['priority'] == '65500']
+    # The drop rules carry the priority and cookie drawn for the episode
+    # (faults.jsonl says which), not a constant of simrun's.
+    inj = [e for e in evs if e['id'] == 1 and e['event'] == 'inject'][0]
+    check('%s: the rules\' priority and cookie are drawn, not simrun\'s old constants' % name,
+          inj['priority'] != 65500 and not inj['cookie'].startswith('0x5346'), inj)
+    drop = [r for r in rows(d, 'flows.csv') if r['priority'] == str(inj['priority']) and
+            int(r['cookie'], 0) == int(inj['cookie'], 16)]
     t0, t1 = w[1][2], w[1][3]
     check('%s: the drop rules are in the switch during drop_service only' % name,
           drop and all(t0 <= float(r['t_s']) <= t1 + 1 for r in drop), len(drop))

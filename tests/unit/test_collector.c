@@ -87,6 +87,7 @@ test_col_labels_at_fault_boundaries(void **state)
     assert_int_equal(l.fault_id, 0);
     assert_string_equal(l.phase, "normal");
     assert_true(l.since_onset_s < 0);
+    assert_int_equal(l.stretch, 0);
     col_fault_event(c, 1, COL_INJECT, 10.0);
     col_label_at(c, 9.999, "c1", 0, &l);
     assert_string_equal(l.label, "normal");
@@ -114,6 +115,7 @@ test_col_labels_at_fault_boundaries(void **state)
     assert_string_equal(l.label, "link_down");
     col_label_at(c, 21.0, "c2", 0, &l);
     assert_string_equal(l.label, "normal");
+    assert_int_equal(l.stretch, 1); /* the normal stretch after the first fault */
     col_finish(c, "complete");
 }
 
@@ -218,7 +220,7 @@ test_col_files_have_headers_and_a_manifest(void **state)
     assert_true(!strncmp(text, "time,t_s,sweep,late_ms,dt_s,switch,dpid,role,ports,ports_down,"
                                "packets_received,", 66));
     assert_non_null(strstr(text, ",label,fault_id,fault_target,fault_phase,since_onset_s,"
-                                 "on_target,fault_effect\r\n"));
+                                 "on_target,fault_effect,run,episode\r\n"));
     free(text);
     snprintf(path, sizeof path, "%s/manifest.json", coldir);
     text = sr_read_file(path, NULL);

@@ -149,9 +149,100 @@ test_flt_check_target_explains_what_fits(void **state)
 static struct flt_campaign
 campaign(const struct flt_type **types, size_t n, int episodes)
 {
-    struct flt_campaign c = { types, n, episodes, 20000, 40000, 10000, 30000 };
+    struct flt_campaign c = { .types = types, .ntypes = n, .episodes = episodes,
+                              .length_min_ms = 20000, .length_max_ms = 40000,
+                              .gap_min_ms = 10000, .gap_max_ms = 30000 };
 
     return c;
+}
+
+/* A campaign puts a switch fault on switches of every role, not on the
+ * busiest one, unless told where. */
+static void
+test_flt_campaign_targets_vary_over_roles(void **state)
+{
+    const struct flt_type *types[] = { flt_type_find("flows_deleted"),
+                                       flt_type_find("link_down") };
+    char *only[] = { "c1-c2" };
+    struct flt_campaign_targets tg = { flt_type_find("link_down"), only, 1 };
+    struct flt_campaign c = campaign(types, 2, 40);
+    struct flt_world w = world();
+    struct flt_timeline tl;
+    struct sr_error err = { 0 };
+    bool core_hit = false, edge_hit = false;
+    const char *first = NULL;
+    bool several = false;
+
+    (void) state;
+    c.targets = &tg;
+    c.ntargets = 1;
+    assert_int_equal(flt_timeline_build(NULL, 0, &c, 0, &w, 7, &tl, &err), 0);
+    for (size_t i = 0; i < tl.n; i++) {
+        const char *t = tl.ep[i].target;
+
+        if (tl.ep[i].type == types[1]) {
+            assert_string_equal(t, "c1-c2"); /* as told */
+            continue;
+        }
+        core_hit = core_hit || in_list(t, core, 3);
+        edge_hit = edge_hit || in_list(t, access_sw, 1) || in_list(t, gateway, 2);
+        several = several || (first && strcmp(first, t));
+        first = first ? first : t;
+    }
+    assert_true(core_hit && edge_hit && several);
+    flt_timeline_release(&tl);
+}
+
+/* Parameters are drawn per episode in their ranges; every rule set gets
+ * its own cookie and priority, none of them simrun's old constant. */
+static void
+test_flt_campaign_draws_parameters_and_marks(void **state)
+{
+    const struct flt_type *types[] = { flt_type_find("flow_idle_timeout"),
+                                       flt_type_find("heavy_streaming_host"),
+                                       flt_type_find("congestion"),
+                                       flt_type_find("lldp_drop"),
+                                       flt_type_find("drop_service") };
+    char *svc[] = { "web", "mail" };
+    struct flt_campaign c = campaign(types, 5, 50);
+    struct flt_world w = world();
+    struct flt_timeline tl;
+    struct sr_error err = { 0 };
+    int64_t seen_timeout[32] = { 0 };
+    int distinct_timeouts = 0;
+
+    (void) state;
+    c.timeout_min_ms = 2000, c.timeout_max_ms = 20000;
+    c.streams_min = 4, c.streams_max = 16;
+    c.factor_min = 2, c.factor_max = 6;
+    c.services = svc, c.nservices = 2;
+    assert_int_equal(flt_timeline_build(NULL, 0, &c, 0, &w, 11, &tl, &err), 0);
+    for (size_t i = 0; i < tl.n; i++) {
+        const struct flt_spec *sp = &tl.ep[i].spec;
+
+        assert_true(sp->timeout_ms >= 2000 && sp->timeout_ms <= 20000 &&
+                    sp->timeout_ms % 1000 == 0);
+        assert_true(sp->streams >= 4 && sp->streams <= 16);
+        assert_true(sp->factor >= 2 && sp->factor <= 6);
+        if (tl.ep[i].type == types[0] && !seen_timeout[sp->timeout_ms / 1000]++) {
+            distinct_timeouts++;
+        }
+        if (tl.ep[i].type == types[4]) {
+            assert_true(!strcmp(sp->service, "web") || !strcmp(sp->service, "mail"));
+        }
+        assert_true(sp->cookie >> 48 != 0x5300 && sp->cookie >> 48 != 0x5346 &&
+                    sp->cookie >> 48 != 0);
+        if (tl.ep[i].type == types[3]) {
+            assert_true(sp->priority > 60000 && sp->priority < 65535);
+        } else {
+            assert_true(sp->priority >= 1000 && sp->priority < 60000);
+        }
+        for (size_t k = 0; k < i; k++) {
+            assert_true(tl.ep[k].spec.cookie != sp->cookie);
+        }
+    }
+    assert_true(distinct_timeouts >= 3);
+    flt_timeline_release(&tl);
 }
 
 static void
@@ -280,6 +371,8 @@ main(void)
         cmocka_unit_test(test_flt_resolves_names_and_special_targets),
         cmocka_unit_test(test_flt_check_target_explains_what_fits),
         cmocka_unit_test(test_flt_campaign_is_balanced_and_spaced),
+        cmocka_unit_test(test_flt_campaign_targets_vary_over_roles),
+        cmocka_unit_test(test_flt_campaign_draws_parameters_and_marks),
         cmocka_unit_test(test_flt_timeline_is_reproducible_from_seed),
         cmocka_unit_test(test_flt_hand_placed_faults_are_sorted_and_keep_source),
         cmocka_unit_test(test_flt_flow_line_strips_counters),
