@@ -19,6 +19,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 PACKAGES="build-essential cmake pkg-config
 libigraph-dev libjansson-dev libcurl4-openssl-dev libpcap-dev libssh2-1-dev
 libcmocka-dev libssl-dev librdkafka-dev kcat python3-sklearn
+slurmctld slurmd slurm-client munge
 mininet openvswitch-switch python3-os-ken python3-eventlet python3-webob
 python3-routes
 ethtool iproute2 iputils-ping curl graphviz ffmpeg
