@@ -622,12 +622,35 @@ group_of(struct group **gs, size_t *n, size_t *cap, const char *key)
     return &(*gs)[(*n)++];
 }
 
+/* What a group is, for a stratified split: by episode, the fault type of
+ * an episode ("f..." groups' most frequent label other than normal) or
+ * "normal"; by run, all alike. */
+static const char *
+group_kind(const struct group *g, const char *by)
+{
+    const char *best = "normal", *k;
+    json_int_t most = 0;
+    json_t *v;
+
+    if (!strcmp(by, "run")) {
+        return "run";
+    }
+    json_object_foreach(g->labels, k, v) {
+        if (strcmp(k, "normal") && json_integer_value(v) > most) {
+            most = json_integer_value(v);
+            best = k;
+        }
+    }
+    return best;
+}
+
 static const char split_usage[] =
     "usage: simrun split DATASET --by run|episode [--test FRACTION] [--seed N] [--out FILE]\n"
     "Splits DATASET (a run, a campaign or a merged directory) into training and test\n"
     "sets by whole runs or whole episodes (a fault episode, or a normal stretch\n"
     "between two), never by rows: neighbouring sweeps are near-copies, so a random\n"
-    "split of rows leaks.  --test is the share of rows for testing (default 0.3);\n"
+    "split of rows leaks.  --test is the share of rows for testing (default 0.3),\n"
+    "taken from each kind of episode alike (each fault type, normal stretches);\n"
     "groups are drawn with --seed (default 1).  Writes the two lists of groups as\n"
     "JSON (default DATASET/split-<by>.json) and prints rows per label on each side.\n";
 
@@ -749,11 +772,28 @@ sim_cmd_split(int argc, char **argv)
     }
     sr_rng_seed(&rng, (uint64_t) seed, 0);
     sr_rng_shuffle(&rng, order, ng, sizeof *order);
-    /* Groups go to the test side until it holds its share of the rows;
-     * at least one group on each side. */
-    for (size_t i = 0; i < ng - 1 && (double) test_rows < frac * (double) total; i++) {
-        gs[order[i]].test = true;
-        test_rows += gs[order[i]].rows;
+    /* Stratified: groups of each kind (an episode's fault type, or normal;
+     * runs are all of one kind) go to the test side until it holds that
+     * kind's share of the rows, one group at least on each side when the
+     * kind has two. */
+    for (size_t i = 0; i < ng; i++) {
+        const char *kind = group_kind(&gs[order[i]], by);
+        long kind_rows = 0, kind_test = 0;
+        size_t kind_groups = 0, kind_test_groups = 0;
+
+        for (size_t k = 0; k < ng; k++) {
+            if (!strcmp(group_kind(&gs[k], by), kind)) {
+                kind_rows += gs[k].rows;
+                kind_groups++;
+                kind_test += gs[k].test ? gs[k].rows : 0;
+                kind_test_groups += gs[k].test;
+            }
+        }
+        if (kind_groups >= 2 && kind_test_groups + 1 < kind_groups &&
+            (double) kind_test < frac * (double) kind_rows) {
+            gs[order[i]].test = true;
+            test_rows += gs[order[i]].rows;
+        }
     }
     tr = json_array();
     te = json_array();
