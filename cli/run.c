@@ -317,6 +317,7 @@ sim_cmd_run(int argc, char **argv)
         return rc;
     }
     scenario_free(scn);
+    scn = NULL;
     scn_diags_release(&diags);
     if (n > 1) {
         sr_trace_free(opts.runtime.trace);

@@ -105,6 +105,10 @@ seed = ["heavy_streaming_host", "congestion", "link_down", "switch_down", "serve
 assert sorted(counts) == sorted(seed), counts
 assert max(counts.values()) - min(counts.values()) <= 1, counts
 ' "$TMP/thesis1"
+# The plan refuses what the scenario alone allows (here a fault past a
+# shortened end): a usage error with the place, not a crash.
+expect 2 "run refuses a fault after a shortened end" "$SIMRUN" run --duration 2s scenarios/video_drop.toml
+has "$TMP/err" "video_drop.toml:36:12: .*after the run ends" "the refusal names the place"
 expect 0 "faults catalogue" "$SIMRUN" faults
 has "$TMP/out" "lldp_drop *11" "catalogue lists seed ids"
 

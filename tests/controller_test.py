@@ -8,7 +8,9 @@ import importlib.util
 import os
 import sys
 
-from os_ken.lib import ofctl_v1_3
+import random
+
+from os_ken.lib import addrconv, ofctl_v1_3
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as p
 
@@ -63,5 +65,19 @@ for n, (match, insts) in enumerate(CASES):
     if got != want:
         failed += 1
         print('FAIL case %d:\n  ofctl  %r\n  simrun %r' % (n, want, got))
-print('%d passed, %d failed' % (len(CASES) - failed, failed))
+# The quick address text agrees with netaddr's on random addresses, and
+# the fallback takes what is not a MAC or an IPv4 address.
+mac_slow, ipv4_slow = ctl.NETADDR_TEXT
+rnd = random.Random(7)
+bad = []
+for _ in range(50000):
+    m = bytes(rnd.getrandbits(8) for _ in range(6))
+    a = bytes(rnd.getrandbits(8) for _ in range(4))
+    if addrconv.mac.bin_to_text(m) != mac_slow(m) or addrconv.ipv4.bin_to_text(a) != ipv4_slow(a):
+        bad.append((m, a))
+checks = len(CASES) + 1
+if bad:
+    failed += 1
+    print('FAIL address text differs from netaddr for %r' % (bad[:3],))
+print('%d passed, %d failed' % (checks - failed, failed))
 sys.exit(1 if failed else 0)

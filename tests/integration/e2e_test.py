@@ -15,7 +15,7 @@ and the fault's type and target are video_drop's own.  Checks:
     the target (computed here from topology.json) falls to ~0 kbit/s during
     the fault and recovers after; every viewer that falls has a shortest
     path through the target; the others keep playing;
-  * the target switch's drop rules (priority 65500) are in its flows only
+  * the target switch's drop rules (at the priority its inject event records) are in its flows only
     during the fault, and their packet counters rise;
   * nothing is left behind.
 Exit 77 without root."""
@@ -134,7 +134,9 @@ def main():
     check('only viewers with a path through %s fall' % target, set(fell) <= may,
           (fell, sorted(may)))
     check('every viewer either falls and recovers or keeps playing', not odd, odd)
-    drop = [r for r in flows if r['priority'] == '65500' and r['switch'] == target]
+    # The rules carry the episode's own priority, recorded at the inject.
+    prio = [str(e['priority']) for e in evs if e['event'] == 'inject'][0]
+    drop = [r for r in flows if r['priority'] == prio and r['switch'] == target]
     t0, t1 = w[1][2], w[1][3]
     counts = collections.defaultdict(list)
     for r in drop:

@@ -351,7 +351,11 @@ def test_clear_errors():
             up.proc.kill()
     err = up.stderr()
     assert rc == 1, 'exit %s' % rc
-    assert 'not ready within %d s' % limit in err and 'timed out' in err.lower(), err
+    # Where readiness stops depends on how far bring-up got before the
+    # stop (REST calls time out, or switches learned nothing and users
+    # cannot reach servers); either way the error says what failed.
+    assert 'not ready within %d s' % limit in err and \
+        ('timed out' in err.lower() or 'could not reach a server' in err), err
     nothing_left(up.topology())
 
 
