@@ -14,11 +14,13 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Build tools and libraries, the emulation (Mininet, Open vSwitch, os-ken and
 # what the embedded controller's REST server uses), the reference diagnoser's
-# scikit-learn, and the real clients the tests talk to our servers with
-# (kcat reads the Kafka topics back).
+# scikit-learn, Graphviz's library for the report's topology, and the real
+# clients the tests talk to our servers with (kcat reads the Kafka topics
+# back; Chromium opens the report headless).
 PACKAGES="build-essential cmake pkg-config
 libigraph-dev libjansson-dev libcurl4-openssl-dev libpcap-dev libssh2-1-dev
-libcmocka-dev libssl-dev librdkafka-dev kcat python3-sklearn
+libcmocka-dev libssl-dev librdkafka-dev kcat python3-sklearn libgraphviz-dev
+chromium
 slurmctld slurmd slurm-client munge
 mininet openvswitch-switch python3-os-ken python3-eventlet python3-webob
 python3-routes

@@ -55,5 +55,6 @@ int sim_cmd_run(int argc, char **argv);
 int sim_cmd_ctl(int argc, char **argv);
 int sim_cmd_replay(int argc, char **argv);
 int sim_cmd_score(int argc, char **argv);
+int sim_cmd_report(int argc, char **argv);
 
 #endif

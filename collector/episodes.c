@@ -24,34 +24,8 @@ const char *const ep_columns[] = {
     "p2p_mbps_before", "p2p_mbps_during", "impact", "silent", NULL,
 };
 
-/* Seconds since the epoch of an ISO time "2026-12-02T16:01:11.314Z". */
-static double
-epoch_of(const char *iso)
-{
-    struct tm tm = { 0 };
-    const char *rest;
-    double frac = 0;
-
-    if (!iso || !(rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm))) {
-        return NAN;
-    }
-    if (*rest == '.') {
-        frac = strtod(rest, NULL);
-    }
-    return (double) timegm(&tm) + frac;
-}
-
-/* One KPI record, reduced to what the episodes need. */
-struct kpi {
-    double t;
-    enum { K_VIDEO, K_WEB, K_CHAT, K_MAIL, K_P2P } kind;
-    bool ok;
-    bool stalled;
-    double value;             /* kbit/s, ms or Mbit/s; NAN when none */
-};
-
-static bool
-kpi_of(json_t *r, struct kpi *k)
+bool
+ep_kpi_of(json_t *r, struct ep_kpi *k)
 {
     const char *svc = json_string_value(json_object_get(r, "service"));
     json_t *m = json_object_get(r, "metrics");
@@ -66,36 +40,36 @@ kpi_of(json_t *r, struct kpi *k)
     k->stalled = json_is_true(json_object_get(m, "stalled"));
     k->value = NAN;
     if (!strcmp(svc, "video")) {
-        k->kind = K_VIDEO;
+        k->kind = EP_VIDEO;
         v = json_object_get(m, "bitrate_kbps");
     } else if (!strcmp(svc, "web")) {
-        k->kind = K_WEB;
+        k->kind = EP_WEB;
         v = json_object_get(m, "page_ms");
     } else if (!strcmp(svc, "chat")) {
-        k->kind = K_CHAT;
+        k->kind = EP_CHAT;
         v = json_object_get(m, "rtt_ms");
     } else if (!strcmp(svc, "mail") && role && !strcmp(role, "sender")) {
-        k->kind = K_MAIL;
+        k->kind = EP_MAIL;
         v = json_object_get(m, "session_ms");
     } else if (!strcmp(svc, "p2p")) {
-        k->kind = K_P2P;
+        k->kind = EP_P2P;
         v = json_object_get(m, "throughput_mbps");
     } else {
         return false;
     }
-    if (json_is_number(v) && (k->ok || k->kind == K_VIDEO)) {
+    if (json_is_number(v) && (k->ok || k->kind == EP_VIDEO)) {
         k->value = json_number_value(v);
     }
     return true;
 }
 
 struct stats {
-    long n[5], fail[5], stalled, nval[5];
-    double sum[5];
+    long n[EP_NSERVICES], fail[EP_NSERVICES], stalled, nval[EP_NSERVICES];
+    double sum[EP_NSERVICES];
 };
 
 static void
-stats_over(const struct kpi *ks, size_t n, double from, double to, struct stats *st)
+stats_over(const struct ep_kpi *ks, size_t n, double from, double to, struct stats *st)
 {
     memset(st, 0, sizeof *st);
     for (size_t i = 0; i < n; i++) {
@@ -104,7 +78,7 @@ stats_over(const struct kpi *ks, size_t n, double from, double to, struct stats 
         }
         st->n[ks[i].kind]++;
         st->fail[ks[i].kind] += !ks[i].ok;
-        st->stalled += ks[i].kind == K_VIDEO && ks[i].stalled;
+        st->stalled += ks[i].kind == EP_VIDEO && ks[i].stalled;
         if (!isnan(ks[i].value)) {
             st->sum[ks[i].kind] += ks[i].value;
             st->nval[ks[i].kind]++;
@@ -142,9 +116,9 @@ impact(json_t *o, const struct stats *b, const struct stats *d)
 {
     struct sr_buf w = SR_BUF_INIT;
     static const char *const names[] = { "video", "web", "chat", "mail", "p2p" };
-    double vb = mean(b, K_VIDEO), vd = mean(d, K_VIDEO);
-    double sb = b->n[K_VIDEO] ? (double) b->stalled / (double) b->n[K_VIDEO] : NAN;
-    double sd = d->n[K_VIDEO] ? (double) d->stalled / (double) d->n[K_VIDEO] : NAN;
+    double vb = mean(b, EP_VIDEO), vd = mean(d, EP_VIDEO);
+    double sb = b->n[EP_VIDEO] ? (double) b->stalled / (double) b->n[EP_VIDEO] : NAN;
+    double sd = d->n[EP_VIDEO] ? (double) d->stalled / (double) d->n[EP_VIDEO] : NAN;
 
     if (vb > 0 && vd < 0.85 * vb) {
         sr_buf_printf(&w, "%svideo bitrate %+.0f%%", w.len ? "; " : "", 100.0 * (vd / vb - 1));
@@ -153,7 +127,7 @@ impact(json_t *o, const struct stats *b, const struct stats *d)
         sr_buf_printf(&w, "%svideo stalled %.0f%% of the time (was %.0f%%)", w.len ? "; " : "",
                       100.0 * sd, 100.0 * sb);
     }
-    for (int k = K_WEB; k <= K_P2P; k++) {
+    for (int k = EP_WEB; k <= EP_P2P; k++) {
         double fb = fail_share(b, k), fd = fail_share(d, k), mb = mean(b, k), md = mean(d, k);
 
         bool enough = b->nval[k] >= 5 && d->nval[k] >= 5;
@@ -162,11 +136,11 @@ impact(json_t *o, const struct stats *b, const struct stats *d)
             sr_buf_printf(&w, "%s%s failures %.0f%% (were %.0f%%)", w.len ? "; " : "", names[k],
                           100.0 * fd, isnan(fb) ? 0.0 : 100.0 * fb);
         }
-        if (enough && k != K_P2P && mb > 0 && md > 2.0 * mb) {
+        if (enough && k != EP_P2P && mb > 0 && md > 2.0 * mb) {
             sr_buf_printf(&w, "%s%s time %+.0f%%", w.len ? "; " : "", names[k],
                           100.0 * (md / mb - 1));
         }
-        if (enough && k == K_P2P && mb > 0 && md < 0.5 * mb) {
+        if (enough && k == EP_P2P && mb > 0 && md < 0.5 * mb) {
             sr_buf_printf(&w, "%sp2p throughput %+.0f%%", w.len ? "; " : "", 100.0 * (md / mb - 1));
         }
     }
@@ -181,7 +155,7 @@ ep_summarise(const char *rundir, const char *run, struct sr_error *err)
     json_t *events = rd_events(rundir, err), *out, *ev;
     char *tpath = xasprintf("%s/traffic.jsonl", rundir);
     FILE *tf = fopen(tpath, "r");
-    struct kpi *ks = NULL;
+    struct ep_kpi *ks = NULL;
     size_t nk = 0, cap = 0, i;
     char *line = NULL;
     size_t lcap = 0;
@@ -200,9 +174,9 @@ ep_summarise(const char *rundir, const char *run, struct sr_error *err)
     }
     while (tf && getline(&line, &lcap, tf) > 0) {
         json_t *r = json_loads(line, 0, NULL);
-        struct kpi k;
+        struct ep_kpi k;
 
-        if (json_is_object(r) && kpi_of(r, &k)) {
+        if (json_is_object(r) && ep_kpi_of(r, &k)) {
             xgrow((void **) &ks, &cap, nk + 1, sizeof *ks);
             ks[nk++] = k;
         }
@@ -250,7 +224,7 @@ ep_summarise(const char *rundir, const char *run, struct sr_error *err)
             snprintf(col, sizeof col, "%s_s", kind);
             json_object_set(o, col, json_object_get(ev, "t_s"));
             snprintf(col, sizeof col, "_%s_epoch", kind);
-            json_object_set_new(o, col, json_real(epoch_of(json_string_value(
+            json_object_set_new(o, col, json_real(sr_iso_epoch(json_string_value(
                                             json_object_get(ev, "time")))));
         }
         if (!strcmp(kind, "verified")) {
@@ -289,28 +263,28 @@ ep_summarise(const char *rundir, const char *run, struct sr_error *err)
         if (tf && len > 0 && inj - bfrom > 0) {
             stats_over(ks, nk, bfrom, inj, &b);
             stats_over(ks, nk, from, rev, &d);
-            json_object_set_new(ev, "video_kbps_before", num(mean(&b, K_VIDEO), 1));
-            json_object_set_new(ev, "video_kbps_during", num(mean(&d, K_VIDEO), 1));
+            json_object_set_new(ev, "video_kbps_before", num(mean(&b, EP_VIDEO), 1));
+            json_object_set_new(ev, "video_kbps_during", num(mean(&d, EP_VIDEO), 1));
             json_object_set_new(ev, "video_stalled_before",
-                                num(b.n[K_VIDEO] ? (double) b.stalled / (double) b.n[K_VIDEO] : NAN,
+                                num(b.n[EP_VIDEO] ? (double) b.stalled / (double) b.n[EP_VIDEO] : NAN,
                                     3));
             json_object_set_new(ev, "video_stalled_during",
-                                num(d.n[K_VIDEO] ? (double) d.stalled / (double) d.n[K_VIDEO] : NAN,
+                                num(d.n[EP_VIDEO] ? (double) d.stalled / (double) d.n[EP_VIDEO] : NAN,
                                     3));
-            json_object_set_new(ev, "web_fail_before", num(fail_share(&b, K_WEB), 3));
-            json_object_set_new(ev, "web_fail_during", num(fail_share(&d, K_WEB), 3));
-            json_object_set_new(ev, "web_ms_before", num(mean(&b, K_WEB), 1));
-            json_object_set_new(ev, "web_ms_during", num(mean(&d, K_WEB), 1));
-            json_object_set_new(ev, "chat_fail_before", num(fail_share(&b, K_CHAT), 3));
-            json_object_set_new(ev, "chat_fail_during", num(fail_share(&d, K_CHAT), 3));
-            json_object_set_new(ev, "chat_rtt_ms_before", num(mean(&b, K_CHAT), 2));
-            json_object_set_new(ev, "chat_rtt_ms_during", num(mean(&d, K_CHAT), 2));
-            json_object_set_new(ev, "mail_fail_before", num(fail_share(&b, K_MAIL), 3));
-            json_object_set_new(ev, "mail_fail_during", num(fail_share(&d, K_MAIL), 3));
-            json_object_set_new(ev, "p2p_fail_before", num(fail_share(&b, K_P2P), 3));
-            json_object_set_new(ev, "p2p_fail_during", num(fail_share(&d, K_P2P), 3));
-            json_object_set_new(ev, "p2p_mbps_before", num(mean(&b, K_P2P), 1));
-            json_object_set_new(ev, "p2p_mbps_during", num(mean(&d, K_P2P), 1));
+            json_object_set_new(ev, "web_fail_before", num(fail_share(&b, EP_WEB), 3));
+            json_object_set_new(ev, "web_fail_during", num(fail_share(&d, EP_WEB), 3));
+            json_object_set_new(ev, "web_ms_before", num(mean(&b, EP_WEB), 1));
+            json_object_set_new(ev, "web_ms_during", num(mean(&d, EP_WEB), 1));
+            json_object_set_new(ev, "chat_fail_before", num(fail_share(&b, EP_CHAT), 3));
+            json_object_set_new(ev, "chat_fail_during", num(fail_share(&d, EP_CHAT), 3));
+            json_object_set_new(ev, "chat_rtt_ms_before", num(mean(&b, EP_CHAT), 2));
+            json_object_set_new(ev, "chat_rtt_ms_during", num(mean(&d, EP_CHAT), 2));
+            json_object_set_new(ev, "mail_fail_before", num(fail_share(&b, EP_MAIL), 3));
+            json_object_set_new(ev, "mail_fail_during", num(fail_share(&d, EP_MAIL), 3));
+            json_object_set_new(ev, "p2p_fail_before", num(fail_share(&b, EP_P2P), 3));
+            json_object_set_new(ev, "p2p_fail_during", num(fail_share(&d, EP_P2P), 3));
+            json_object_set_new(ev, "p2p_mbps_before", num(mean(&b, EP_P2P), 1));
+            json_object_set_new(ev, "p2p_mbps_during", num(mean(&d, EP_P2P), 1));
             impact(ev, &b, &d);
         }
         if (isfinite(done)) {

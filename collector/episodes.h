@@ -8,6 +8,7 @@
 #define SR_EPISODES_H 1
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -19,6 +20,22 @@ json_t *ep_summarise(const char *rundir, const char *run, struct sr_error *err);
 
 /* Writes 'episodes' as CSV to 'path' (created fresh). */
 int ep_write_csv(const char *path, json_t *episodes, struct sr_error *err);
+
+/* One record of traffic.jsonl, reduced to a service's KPI: video bitrate
+ * (kbit/s, with its stalls), web page time (ms), chat RTT (ms), a mail
+ * sender's session time (ms), p2p throughput (Mbit/s). */
+enum ep_service { EP_VIDEO, EP_WEB, EP_CHAT, EP_MAIL, EP_P2P, EP_NSERVICES };
+struct ep_kpi {
+    double t;      /* s since the epoch */
+    enum ep_service kind;
+    bool ok;
+    bool stalled;
+    double value;  /* NAN when none (a failure, or no figure) */
+};
+
+/* Reduces record 'r' into 'k'; false for records with no KPI (broadcast,
+ * a mail receiver, anything unknown). */
+bool ep_kpi_of(json_t *r, struct ep_kpi *k);
 
 /* The columns of episodes.csv, NULL-terminated. */
 extern const char *const ep_columns[];

@@ -258,6 +258,22 @@ sr_iso_time(double epoch, char *buf, size_t size)
     snprintf(buf, size, "%.24s.%03dZ", base, (int) ((epoch - (double) s) * 1000.0) % 1000);
 }
 
+double
+sr_iso_epoch(const char *s)
+{
+    struct tm tm = { 0 };
+    const char *rest;
+    double frac = 0;
+
+    if (!s || !(rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))) {
+        return NAN;
+    }
+    if (*rest == '.') {
+        frac = strtod(rest, NULL);
+    }
+    return (double) timegm(&tm) + frac;
+}
+
 /* ---- reading what a user names ---- */
 
 char *
@@ -485,6 +501,26 @@ sr_dot_quote(struct sr_buf *b, const char *s)
         }
     }
     sr_buf_putc(b, '"');
+}
+
+void
+sr_html_escape(struct sr_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        switch (*p) {
+        case '&': sr_buf_puts(b, "&amp;"); break;
+        case '<': sr_buf_puts(b, "&lt;"); break;
+        case '>': sr_buf_puts(b, "&gt;"); break;
+        case '"': sr_buf_puts(b, "&quot;"); break;
+        case '\'': sr_buf_puts(b, "&#39;"); break;
+        default:
+            if (*p >= 0x20 || *p == '\t' || *p == '\n') {
+                if (*p != 0x7f) {
+                    sr_buf_putc(b, (char) *p);
+                }
+            }
+        }
+    }
 }
 
 void

@@ -89,6 +89,10 @@ void sr_py_quote(struct sr_buf *b, const char *s);
 /* 's' as a Graphviz DOT quoted ID (with its quotes), or an HTML-like label
  * never: quotes and backslashes escaped, control characters dropped. */
 void sr_dot_quote(struct sr_buf *b, const char *s);
+/* 's' as HTML or XML text or a quoted attribute value: & < > " ' as
+ * character references, control characters other than tab and newline
+ * dropped (they are not allowed in XML), other bytes as they are. */
+void sr_html_escape(struct sr_buf *b, const char *s);
 /* 's' as one POSIX shell word in single quotes ('\'' for a quote). */
 void sr_sh_quote(struct sr_buf *b, const char *s);
 /* 's' for a terminal: control characters (escape sequences, CR, DEL) and
@@ -100,5 +104,8 @@ void sr_term_clean(struct sr_buf *b, const char *s);
 double sr_wall(void);
 /* 'epoch' as UTC ISO 8601 with milliseconds: 2026-11-22T01:02:03.456Z. */
 void sr_iso_time(double epoch, char *buf, size_t size);
+/* Seconds since the epoch of an ISO 8601 UTC time such as
+ * "2026-12-02T16:01:11.314Z"; NAN when 's' is NULL or not one. */
+double sr_iso_epoch(const char *s);
 
 #endif

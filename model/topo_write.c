@@ -74,8 +74,8 @@ topo_write_json(const struct topology *t, const char *name, struct sr_buf *out,
     return rc;
 }
 
-static const char *
-dot_node_style(enum topo_role r)
+const char *
+topo_dot_node_style(enum topo_role r)
 {
     switch (r) {
     case TOPO_ROLE_CORE:
@@ -92,8 +92,8 @@ dot_node_style(enum topo_role r)
     return "";
 }
 
-static const char *
-dot_edge_style(enum topo_link_kind k)
+const char *
+topo_dot_edge_style(enum topo_link_kind k)
 {
     switch (k) {
     case TOPO_LINK_CORE: return "penwidth=2.5";
@@ -134,7 +134,7 @@ topo_write_dot(const struct topology *t, const char *name, struct sr_buf *out,
     for (size_t i = 0; i < t->ncore; i++) {
         sr_buf_puts(out, "    ");
         q(out, t->sw[i].name);
-        sr_buf_printf(out, " [%s];\n", dot_node_style(t->sw[i].role));
+        sr_buf_printf(out, " [%s];\n", topo_dot_node_style(t->sw[i].role));
     }
     for (size_t i = 0; i < t->nhost; i++) {
         const struct topo_host *h = &t->host[i];
@@ -143,7 +143,7 @@ topo_write_dot(const struct topology *t, const char *name, struct sr_buf *out,
             topo_format_ip(h->ip, ip, sizeof ip);
             sr_buf_puts(out, "    ");
             q(out, h->name);
-            sr_buf_printf(out, " [%s, tooltip=\"%s\"];\n", dot_node_style(h->role), ip);
+            sr_buf_printf(out, " [%s, tooltip=\"%s\"];\n", topo_dot_node_style(h->role), ip);
         }
     }
     sr_buf_puts(out, "  }\n");
@@ -164,13 +164,13 @@ topo_write_dot(const struct topology *t, const char *name, struct sr_buf *out,
                     sr_buf_puts(out, "    ");
                     q(out, t->host[h].name);
                     sr_buf_printf(out, " [%s, tooltip=\"%s\"];\n",
-                                  dot_node_style(TOPO_ROLE_USER), ip);
+                                  topo_dot_node_style(TOPO_ROLE_USER), ip);
                 }
             }
         }
         sr_buf_puts(out, "    ");
         q(out, s->name);
-        sr_buf_printf(out, " [%s];\n", dot_node_style(s->role));
+        sr_buf_printf(out, " [%s];\n", topo_dot_node_style(s->role));
     }
     if (net >= 0) {
         sr_buf_puts(out, "  }\n");
@@ -182,7 +182,7 @@ topo_write_dot(const struct topology *t, const char *name, struct sr_buf *out,
         q(out, topo_node_name(t, l->a));
         sr_buf_puts(out, " -- ");
         q(out, topo_node_name(t, l->b));
-        sr_buf_printf(out, " [%s", dot_edge_style(l->kind));
+        sr_buf_printf(out, " [%s", topo_dot_edge_style(l->kind));
         if (l->kind != TOPO_LINK_HOST) {
             sr_buf_printf(out, ", taillabel=\"%d\", headlabel=\"%d\", fontsize=8", l->a_port,
                           l->b_port);

@@ -59,6 +59,30 @@ topo_link_kind_name(enum topo_link_kind k)
     return "?";
 }
 
+bool
+topo_role_parse(const char *s, enum topo_role *out)
+{
+    for (int r = TOPO_ROLE_CORE; r <= TOPO_ROLE_SERVER; r++) {
+        if (s && !strcmp(s, topo_role_name((enum topo_role) r))) {
+            *out = (enum topo_role) r;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+topo_link_kind_parse(const char *s, enum topo_link_kind *out)
+{
+    for (int k = TOPO_LINK_CORE; k <= TOPO_LINK_HOST; k++) {
+        if (s && !strcmp(s, topo_link_kind_name((enum topo_link_kind) k))) {
+            *out = (enum topo_link_kind) k;
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *
 topo_node_name(const struct topology *t, int id)
 {

@@ -84,6 +84,13 @@ void topo_free(struct topology *t);
 
 const char *topo_role_name(enum topo_role r);
 const char *topo_link_kind_name(enum topo_link_kind k);
+/* The role or link kind a name (as in topology.json) stands for. */
+bool topo_role_parse(const char *s, enum topo_role *out);
+bool topo_link_kind_parse(const char *s, enum topo_link_kind *out);
+/* The DOT attributes topology.dot gives a node of role 'r' and a link of
+ * kind 'k' (the report draws with the same). */
+const char *topo_dot_node_style(enum topo_role r);
+const char *topo_dot_edge_style(enum topo_link_kind k);
 /* Name of node id 'id' (switch or host). */
 const char *topo_node_name(const struct topology *t, int id);
 /* Index of the switch called 'name', or -1. */
