@@ -73,7 +73,7 @@ static int
 watch(const char *dir, const char *out, int every)
 {
     struct sr_error err = { 0 };
-    bool told = false;
+    bool told = false, waited = false;
     int rc = 0;
 
     if (sr_signals_install(&err) < 0) {
@@ -85,9 +85,9 @@ watch(const char *dir, const char *out, int every)
         bool live = status && !strcmp(status, "running");
 
         if (!status) {
-            if (!told) {
+            if (!waited) {
                 fprintf(stderr, "simrun: waiting for %s/manifest.json\n", dir);
-                told = true;
+                waited = true;
             }
         } else {
             err = (struct sr_error) { 0 };

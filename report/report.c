@@ -887,7 +887,8 @@ header(struct sr_buf *o, const struct rep *r)
     row2(o, "scenario sha256", jstr(scn, "sha256"));
     row2(o, "status", jstr(r->man, "status"));
     row2(o, "started", jstr(r->man, "started"));
-    row2(o, "ended", json_object_get(r->man, "ended") ? jstr(r->man, "ended") : "(still running)");
+    row2(o, "ended", json_is_string(json_object_get(r->man, "ended")) ? jstr(r->man, "ended")
+                                                                     : "(still running)");
     row2f(o, "length", "%.1f s of data; the network was ready %.1f s after start",
              r->t_end, jnum(r->man, "ready_s"));
     row2f(o, "topology", "%lld switches (%lld core), %lld hosts (%lld users), %lld links",
