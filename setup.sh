@@ -24,7 +24,7 @@ chromium
 slurmctld slurmd slurm-client munge
 mininet openvswitch-switch python3-os-ken python3-eventlet python3-webob
 python3-routes
-ethtool iproute2 iputils-ping curl graphviz ffmpeg
+ethtool iproute2 iputils-ping curl graphviz ffmpeg groff-base man-db
 python3-jsonschema clang libclang-rt-14-dev"
 
 say() { printf 'setup: %s\n' "$*" >&2; }

@@ -698,6 +698,12 @@ main(int argc, char **argv)
     }
     for (size_t i = 0; i < SR_ARRAY_SIZE(commands); i++) {
         if (!strcmp(commands[i].name, name)) {
+            /* Commands without options of their own still answer --help. */
+            if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) &&
+                (!strcmp(name, "check") || !strcmp(name, "clean") || !strcmp(name, "faults"))) {
+                printf("usage: simrun %s\n%s\n", commands[i].usage, commands[i].summary);
+                return 0;
+            }
             return commands[i].exec(argc - 1, argv + 1);
         }
     }
