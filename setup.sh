@@ -16,7 +16,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # what the embedded controller's REST server uses), the reference diagnoser's
 # scikit-learn, Graphviz's library for the report's topology, and the real
 # clients the tests talk to our servers with (kcat reads the Kafka topics
-# back; Chromium opens the report headless).
+# back; Chromium opens the report headless; tcpdump and tshark judge the
+# packet captures; groff and man-db show the man page).
 PACKAGES="build-essential cmake pkg-config
 libigraph-dev libjansson-dev libcurl4-openssl-dev libpcap-dev libssh2-1-dev
 libcmocka-dev libssl-dev librdkafka-dev kcat python3-sklearn libgraphviz-dev
@@ -24,7 +25,7 @@ chromium
 slurmctld slurmd slurm-client munge
 mininet openvswitch-switch python3-os-ken python3-eventlet python3-webob
 python3-routes
-ethtool iproute2 iputils-ping curl graphviz ffmpeg groff-base man-db
+ethtool iproute2 iputils-ping curl graphviz ffmpeg groff-base man-db tcpdump tshark
 python3-jsonschema clang libclang-rt-14-dev"
 
 say() { printf 'setup: %s\n' "$*" >&2; }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "util.h"
 
 struct scenario *
@@ -21,6 +22,20 @@ scenario_load(const char *path, struct scn_diags *diags, struct sr_error *err)
     }
     s = scenario_parse(path, text, len, diags, err);
     free(text);
+    /* The capture filter as libpcap compiles it (the model links no
+     * libpcap). */
+    if (s && s->capture.filter) {
+        struct sr_error ferr = { 0 };
+
+        if (cap_check_filter(s->capture.filter, (int) s->capture.snaplen, &ferr) < 0) {
+            scn_diag_add(diags, s->capture.filter_pos.line, s->capture.filter_pos.col,
+                         "'filter' in [capture] is not a BPF expression libpcap accepts: %s",
+                         ferr.msg);
+            sr_error_set(err, SR_EINVAL, "%s: 1 problem found", path);
+            scenario_free(s);
+            return NULL;
+        }
+    }
     return s;
 }
 

@@ -115,6 +115,20 @@ col_csv_field(struct sr_buf *b, const char *s)
     sr_buf_putc(b, '"');
 }
 
+/* Appends field 'f' as CSV. */
+static void
+csv_cell(struct sr_buf *b, const struct field *f)
+{
+    switch (f->kind) {
+    case F_NULL: break;
+    case F_STR: col_csv_field(b, f->s ? f->s : ""); break;
+    case F_I64: sr_buf_printf(b, "%lld", (long long) f->i); break;
+    case F_U64: sr_buf_printf(b, "%llu", (unsigned long long) f->u); break;
+    case F_DBL: sr_buf_printf(b, "%.*f", f->decimals, f->d); break;
+    case F_BOOL: sr_buf_putc(b, f->i ? '1' : '0'); break;
+    }
+}
+
 static void write_failed(struct collector *c, const char *path, int errnum);
 static bool write_has_failed(const struct collector *c);
 static size_t sinks_of(const struct collector *c);
@@ -136,14 +150,7 @@ write_row(struct collector *c, struct out *o, const struct row *r, struct sr_buf
             if (i) {
                 sr_buf_putc(scratch, ',');
             }
-            switch (f->kind) {
-            case F_NULL: break;
-            case F_STR: col_csv_field(scratch, f->s ? f->s : ""); break;
-            case F_I64: sr_buf_printf(scratch, "%lld", (long long) f->i); break;
-            case F_U64: sr_buf_printf(scratch, "%llu", (unsigned long long) f->u); break;
-            case F_DBL: sr_buf_printf(scratch, "%.*f", f->decimals, f->d); break;
-            case F_BOOL: sr_buf_putc(scratch, f->i ? '1' : '0'); break;
-            }
+            csv_cell(scratch, f);
         }
         sr_buf_puts(scratch, "\r\n");
         if (fwrite(scratch->data, 1, scratch->len, o->csv) != scratch->len) {
@@ -440,6 +447,28 @@ add_labels(const struct collector *c, struct row *r, const struct col_label *l, 
     add(r, l->effect >= 0 ? fdbl(l->effect, 4) : fnull());
     add(r, fstr(c->run));
     add(r, fstr(episode_of(l, ep, epsize)));
+}
+
+void
+col_label_cells(const struct collector *c, double t_s, const char *sw, uint32_t port,
+                struct sr_buf *b)
+{
+    struct col_label l;
+    struct row r = { .n = 0 };
+    char ep[32];
+
+    col_label_at(c, t_s, sw, port, &l);
+    add_labels(c, &r, &l, ep, sizeof ep);
+    for (size_t i = 0; i < r.n; i++) {
+        sr_buf_putc(b, ',');
+        csv_cell(b, &r.f[i]);
+    }
+}
+
+double
+col_wall0(const struct collector *c)
+{
+    return c->wall0;
 }
 
 void

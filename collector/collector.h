@@ -170,6 +170,17 @@ struct col_label {
 void col_label_at(const struct collector *c, double t_s, const char *sw, uint32_t port,
                   struct col_label *out);
 
+/* Appends the label cells of a row of switch 'sw' port 'port' at 't_s',
+ * each preceded by a comma, as the collector's own CSV tables write them
+ * (the columns col_label_cols names): for tables written beside the
+ * collector's (capture.csv, pflows.csv). */
+struct sr_buf;
+void col_label_cells(const struct collector *c, double t_s, const char *sw, uint32_t port,
+                     struct sr_buf *b);
+
+/* The wall-clock time (seconds since the epoch) of collection time 0. */
+double col_wall0(const struct collector *c);
+
 /* Appends 's' to 'b' as one RFC 4180 CSV field (quoted when it holds a
  * comma, a quote, CR or LF; quotes doubled). */
 struct sr_buf;

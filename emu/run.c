@@ -17,6 +17,7 @@
 
 #include "collector.h"
 #include "dataset.h"
+#include "capture_run.h"
 #include "diagnoser.h"
 #include "episodes.h"
 #include "kafka.h"
@@ -70,6 +71,7 @@ struct exec {
     double interval;          /* the collector's, in seconds */
     struct col_sink *sinks;   /* the run's (diagnoser, Kafka), owned */
     size_t nsinks;
+    struct sim_capture *cap;  /* [capture], or NULL */
     /* The link watch: since when no fault has been in the air, the last
      * look, and whether links were found lost (and since when). */
     double quiet_since, watch_t, lost_t;
@@ -271,6 +273,7 @@ reverted(struct exec *x, struct ep *p, double took_ms, const char *seen)
 {
     event(x, p, "reverted", took_ms, seen);
     col_fault_event(x->col, p->e->id, COL_REVERTED, col_now_s(x->col));
+    sim_capture_fault(x->cap, p->e->id, COL_REVERTED, col_now_s(x->col));
     x->sum->reverted++;
 }
 
@@ -281,6 +284,9 @@ failed(struct exec *x, struct ep *p, double took_ms, const char *why, bool injec
     event(x, p, "failed", took_ms, why);
     if (injecting) {
         col_fault_event(x->col, p->e->id, COL_FAILED, col_now_s(x->col));
+    } else {
+        /* Its capture window ends as a restored fault's would. */
+        sim_capture_fault(x->cap, p->e->id, COL_REVERTED, col_now_s(x->col));
     }
     x->sum->failed++;
 }
@@ -432,7 +438,7 @@ static double
 idle(void *ctx, struct collector *c, double next_sweep_s)
 {
     struct exec *x = ctx;
-    double again = 1e9;
+    double again = sim_capture_windows(x->cap, col_now_s(x->col));
 
     (void) c;
     for (size_t i = 0; i < x->neps; i++) {
@@ -508,6 +514,11 @@ tick(void *ctx, struct collector *c, long k, double t_s)
             fprintf(stderr, " at %.0f s  ", next_at);
         }
         fflush(stderr);
+    }
+    if (sim_capture_sweep(x->cap, k, t_s, &err) < 0) {
+        /* capture.csv and pflows.csv are the dataset too. */
+        x->werr = err;
+        return false;
     }
     rc = sim_runtime_watch(x->fe.rt, 0, &err);
     if (rc < 0 && err.code == SR_ENOSPC) {
@@ -947,6 +958,13 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         rc = -err->code;
         goto out;
     }
+    if (scn->capture.present) {
+        x.cap = sim_capture_start(plan, rt, x.col, err);
+        if (!x.cap) {
+            rc = -err->code;
+            goto out;
+        }
+    }
     x.progress = !o->quiet && isatty(2);
     start_agents(&x, plan, rt, sum->dir);
     SR_INFO("running for %.0f s (warm-up %.0f s, %zu fault episode%s)",
@@ -996,6 +1014,15 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         sig = sr_signals_pending();
     }
     stop_agents(&x, plan, rt, sum->dir);
+    {
+        struct sr_error cerr = { 0 };
+
+        if (sim_capture_finish(x.cap, (long) sum->sweeps, col_now_s(x.col), &cerr) < 0 &&
+            !x.werr.code) {
+            x.werr = cerr;
+        }
+        x.cap = NULL;
+    }
     if (!x.werr.code) {
         write_episodes(&x, sum->dir, run_name);
     }
@@ -1012,6 +1039,9 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
     }
 
 out:
+    if (x.cap) {
+        sim_capture_finish(x.cap, (long) sum->sweeps, col_now_s(x.col), NULL);
+    }
     if (x.col) {
         col_finish(x.col, sum->status);
         summary_from_manifest(sum);

@@ -956,6 +956,14 @@ sim_runtime_ready_s(const struct sim_runtime *rt)
     return rt->ready_s;
 }
 
+pid_t
+sim_runtime_host_pid(const struct sim_runtime *rt, const char *host)
+{
+    json_t *h = json_object_get(json_object_get(rt->state, "hosts"), host);
+
+    return h ? (pid_t) json_integer_value(json_array_get(h, 0)) : 0;
+}
+
 const char *
 sim_runtime_dir(const struct sim_runtime *rt)
 {

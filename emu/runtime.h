@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "error.h"
@@ -90,6 +91,8 @@ double sim_runtime_ready_s(const struct sim_runtime *rt);
 /* The run's id ("<name>-<seed>-<UTC time>-<pid>"). */
 const char *sim_runtime_run_id(const struct sim_runtime *rt);
 const char *sim_runtime_dir(const struct sim_runtime *rt);
+/* The process of 'host' (its network namespace), or 0 when unknown. */
+pid_t sim_runtime_host_pid(const struct sim_runtime *rt, const char *host);
 const char *sim_runtime_rest_url(const struct sim_runtime *rt);
 /* The same URL without credentials: what may be stored or shown. */
 const char *sim_runtime_public_url(const struct sim_runtime *rt);

@@ -219,6 +219,191 @@ cannot_do(const struct scenario *scn, const struct flt_type *t)
     return NULL;
 }
 
+/* ---- capture ---- */
+
+/* The first 'n' bytes of 's' as a name (cut to what a name holds). */
+static void
+name_part(char *dst, size_t size, const char *s, size_t n)
+{
+    n = n < size - 1 ? n : size - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+static int
+find_host(const struct topology *t, const char *name)
+{
+    for (size_t i = 0; i < t->nhost; i++) {
+        if (!strcmp(t->host[i].name, name)) {
+            return (int) i;
+        }
+    }
+    return -1;
+}
+
+struct if_list {
+    struct sim_capture_if *v;
+    size_t n, cap;
+};
+
+static void
+add_if(struct if_list *l, const struct topology *t, int host, int sw, int port)
+{
+    struct sim_capture_if f = { "", host, sw, port };
+
+    if (host >= 0) {
+        snprintf(f.name, sizeof f.name, "%s-eth0", t->host[host].name);
+        f.sw = t->host[host].sw;
+        f.port = t->host[host].sw_port;
+    } else {
+        snprintf(f.name, sizeof f.name, "%s-eth%d", t->sw[sw].name, port);
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        if (!strcmp(l->v[i].name, f.name)) {
+            return;
+        }
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = f;
+}
+
+static void
+add_switch_ports(struct if_list *l, const struct topology *t, int sw)
+{
+    for (int port = 1; port <= t->sw[sw].nports; port++) {
+        add_if(l, t, -1, sw, port);
+    }
+}
+
+/* Adds what selector 's' names; false when it names nothing that exists
+ * ('why' says what). */
+static bool
+select_ifs(const struct sim_plan *p, const char *s, struct if_list *l, char *why, size_t n)
+{
+    const struct topology *t = p->topo;
+    const char *dash = strchr(s, '-');
+    bool any = false;
+
+    if (!strcmp(s, "hosts") || !strcmp(s, "servers") || !strcmp(s, "users")) {
+        for (size_t i = 0; i < t->nhost; i++) {
+            enum topo_role r = t->host[i].role;
+
+            if (s[0] == 'h' || (s[0] == 's') == (r == TOPO_ROLE_SERVER)) {
+                add_if(l, t, (int) i, -1, 0);
+                any = true;
+            }
+        }
+        snprintf(why, n, "the topology has no %s", s);
+        return any;
+    }
+    if (!strcmp(s, "target")) {
+        for (size_t i = 0; i < p->timeline.n; i++) {
+            const char *tg = p->timeline.ep[i].target;
+            const char *ld = strchr(tg, '-');
+            int sw = topo_find_switch(t, tg), h = find_host(t, tg);
+
+            if (sw >= 0) {
+                add_switch_ports(l, t, sw);
+            } else if (h >= 0) {
+                add_if(l, t, h, -1, 0);
+            } else if (ld) {
+                char a[TOPO_NAME_MAX];
+                int sa, sb;
+
+                name_part(a, sizeof a, tg, (size_t) (ld - tg));
+                sa = topo_find_switch(t, a);
+                sb = topo_find_switch(t, ld + 1);
+                for (size_t k = 0; sa >= 0 && sb >= 0 && k < t->nlink; k++) {
+                    const struct topo_link *lk = &t->link[k];
+
+                    if ((lk->a == sa && lk->b == sb) || (lk->a == sb && lk->b == sa)) {
+                        /* One end: each packet once. */
+                        add_if(l, t, -1, lk->a, lk->a_port);
+                        break;
+                    }
+                }
+            }
+            any = true;
+        }
+        snprintf(why, n, "'target' selects what each fault touches, and the scenario has no "
+                         "fault");
+        return any;
+    }
+    if (!dash) {
+        int sw = topo_find_switch(t, s), h = find_host(t, s);
+
+        if (sw >= 0) {
+            add_switch_ports(l, t, sw);
+            return true;
+        }
+        if (h >= 0) {
+            add_if(l, t, h, -1, 0);
+            return true;
+        }
+        snprintf(why, n, "no host or switch is called '%s'", s);
+        return false;
+    } else {
+        char node[TOPO_NAME_MAX];
+        /* The scenario checked "-eth" and at most four digits. */
+        int port = (int) strtol(dash + 4, NULL, 10), sw, h;
+
+        name_part(node, sizeof node, s, (size_t) (dash - s));
+        sw = topo_find_switch(t, node);
+        h = find_host(t, node);
+        if (h >= 0 && port == 0) {
+            add_if(l, t, h, -1, 0);
+            return true;
+        }
+        if (sw >= 0 && port >= 1 && port <= t->sw[sw].nports) {
+            add_if(l, t, -1, sw, port);
+            return true;
+        }
+        if (sw >= 0) {
+            snprintf(why, n, "switch '%s' has ports 1 to %d", node, t->sw[sw].nports);
+        } else if (h >= 0) {
+            snprintf(why, n, "host '%s' has one interface, %s-eth0", node, node);
+        } else {
+            snprintf(why, n, "no host or switch is called '%s'", node);
+        }
+        return false;
+    }
+}
+
+size_t
+sim_capture_ifaces(const struct sim_plan *p, struct sim_capture_if **out)
+{
+    struct if_list l = { 0 };
+    char why[160];
+
+    for (size_t i = 0; i < p->scn->capture.non; i++) {
+        select_ifs(p, p->scn->capture.on[i], &l, why, sizeof why);
+    }
+    *out = l.v;
+    return l.n;
+}
+
+/* Every [capture] selector names something of this network. */
+static size_t
+check_capture(const struct sim_plan *p, struct scn_diags *diags)
+{
+    const struct scn_capture *c = &p->scn->capture;
+    struct if_list l = { 0 };
+    size_t before = diags->n;
+    char why[160];
+
+    for (size_t i = 0; i < c->non; i++) {
+        if (!select_ifs(p, c->on[i], &l, why, sizeof why)) {
+            scn_diag_add(diags, c->on_pos[i].line, c->on_pos[i].col,
+                         "'%s' in [capture] 'on' selects nothing: %s", c->on[i], why);
+        }
+    }
+    free(l.v);
+    return diags->n - before;
+}
+
 struct sim_plan *
 sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_error *err)
 {
@@ -313,7 +498,7 @@ sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_er
             p->duration_ms = scn->warmup_ms + iv;
         }
     }
-    if (check_timeline(p, diags)) {
+    if (check_timeline(p, diags) + check_capture(p, diags)) {
         goto fail;
     }
     return p;

@@ -33,4 +33,20 @@ struct sim_plan *sim_plan_build(const struct scenario *scn, struct scn_diags *di
                                 struct sr_error *err);
 void sim_plan_free(struct sim_plan *p);
 
+/* An interface [capture] selects: a host's eth0 (host >= 0, in its
+ * namespace) or a switch's port (host -1, in the root namespace); 'sw' and
+ * 'port' are the switch port it is or faces. */
+struct sim_capture_if {
+    char name[48];            /* "u1h1-eth0", "c1-eth2" */
+    int host;                 /* index in topo->host, or -1 */
+    int sw;                   /* index in topo->sw */
+    int port;
+};
+
+/* The interfaces the scenario's [capture] selects, each once, in the order
+ * of the selectors ("target": for every episode's target a switch's ports,
+ * a link's end on its first switch, a host's interface; a fault on the
+ * whole network adds none).  '*out' is malloc'd; returns how many. */
+size_t sim_capture_ifaces(const struct sim_plan *p, struct sim_capture_if **out);
+
 #endif

@@ -4,6 +4,7 @@
  * of 'simrun check' shows every problem of the file. */
 #include "scenario.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -1001,6 +1002,116 @@ scn_brokers_valid(const char *list, char *why, size_t n)
     return true;
 }
 
+/* Whether 's' is a [capture] 'on' selector: a word simrun knows, a node
+ * name, or a switch port "<switch>-eth<N>" (checked against the topology
+ * by the plan).  Names are letters and digits: they become file names. */
+static bool
+capture_selector_valid(const char *s)
+{
+    static const char *const words[] = { "hosts", "servers", "users", "target", NULL };
+    const char *dash = strchr(s, '-');
+    size_t n = dash ? (size_t) (dash - s) : strlen(s);
+
+    for (size_t i = 0; words[i]; i++) {
+        if (!strcmp(s, words[i])) {
+            return true;
+        }
+    }
+    if (n == 0 || n > 15) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char) s[i]) || (i == 0 && !isalpha((unsigned char) s[i]))) {
+            return false;
+        }
+    }
+    if (!dash) {
+        return true;
+    }
+    if (strncmp(dash, "-eth", 4) || !dash[4] || strlen(dash + 4) > 4) {
+        return false;
+    }
+    for (const char *p = dash + 4; *p; p++) {
+        if (!isdigit((unsigned char) *p)) {
+            return false;
+        }
+    }
+    return dash[4] != '0' || !dash[5];
+}
+
+static void
+read_capture(struct ctx *c, const struct toml_value *t, struct scn_capture *o)
+{
+    static const char *const known[] = { "on", "snaplen", "filter", "episodes", "before",
+                                         "after", "baseline", "flow_idle", "max_mb", "files",
+                                         NULL };
+    const struct toml_value *v = toml_get(t, "on"), *f;
+
+    o->present = true;
+    o->line = t->line;
+    o->col = t->col;
+    check_keys(c, t, "[capture]", known);
+    if (!v) {
+        scn_diag_add(c->d, t->line, t->col, "[capture] has no 'on' (the interfaces to capture: "
+                                            "\"hosts\", \"servers\", \"users\", \"target\", a host "
+                                            "or a switch port such as \"c1-eth2\")");
+    } else if (v->type != TOML_ARRAY || v->u.a.n == 0) {
+        scn_diag_add(c->d, v->line, v->col, "'on' in [capture] must be a non-empty array of "
+                                            "strings");
+    } else {
+        o->on = xcalloc(v->u.a.n, sizeof *o->on);
+        o->on_pos = xcalloc(v->u.a.n, sizeof *o->on_pos);
+        for (size_t i = 0; i < v->u.a.n; i++) {
+            const struct toml_value *e = v->u.a.items[i];
+
+            if (e->type != TOML_STRING || strlen(e->u.s.ptr) != e->u.s.len) {
+                scn_diag_add(c->d, e->line, e->col, "'on' in [capture] must hold strings");
+                continue;
+            }
+            if (!capture_selector_valid(e->u.s.ptr)) {
+                struct sr_buf shown = SR_BUF_INIT;
+
+                sr_term_clean(&shown, e->u.s.ptr);
+                scn_diag_add(c->d, e->line, e->col,
+                             "'%s' in [capture] 'on' is not an interface selector: give "
+                             "\"hosts\", \"servers\", \"users\", \"target\", a host name "
+                             "or a switch port such as \"c1-eth2\"", sr_buf_cstr(&shown));
+                sr_buf_release(&shown);
+                continue;
+            }
+            o->on_pos[o->non] = (struct scn_pos) { e->line, e->col };
+            o->on[o->non++] = xstrdup(e->u.s.ptr);
+        }
+    }
+    get_int(c, t, "snaplen", "[capture]", 64, 262144, &o->snaplen);
+    f = get_str(c, t, "filter", "[capture]", &o->filter);
+    if (f) {
+        bool ok = strlen(o->filter) <= 1024;
+
+        for (const char *p = o->filter; ok && *p; p++) {
+            ok = *p >= 0x20 && *p < 0x7f;
+        }
+        if (!ok) {
+            scn_diag_add(c->d, f->line, f->col, "'filter' in [capture] must be a BPF "
+                                                "expression of printable ASCII, at most 1024 "
+                                                "characters");
+        }
+        o->filter_pos = (struct scn_pos) { f->line, f->col };
+    }
+    get_bool(c, t, "episodes", "[capture]", &o->episodes);
+    get_duration(c, t, "before", "[capture]", 0, 600 * MS_S, &o->before_ms);
+    get_duration(c, t, "after", "[capture]", 0, 600 * MS_S, &o->after_ms);
+    get_duration(c, t, "baseline", "[capture]", 0, 3600 * MS_S, &o->baseline_ms);
+    get_duration(c, t, "flow_idle", "[capture]", 1 * MS_S, 3600 * MS_S, &o->flow_idle_ms);
+    get_num(c, t, "max_mb", "[capture]", 0.01, 1e6, &o->max_mb);
+    get_int(c, t, "files", "[capture]", 1, 10000, &o->files);
+    if (toml_get(t, "files") && !toml_get(t, "max_mb")) {
+        v = toml_get(t, "files");
+        scn_diag_add(c->d, v->line, v->col, "'files' in [capture] is the ring's file count: "
+                                            "give 'max_mb' too");
+    }
+}
+
 static void
 read_sink(struct ctx *c, const struct toml_value *t, struct scn_sink *o)
 {
@@ -1382,6 +1493,10 @@ set_defaults(struct scenario *s)
     s->diagnoser = (struct scn_diagnoser) { .window_ms = 10 * MS_S, .every_ms = 0,
                                             .timeout_ms = 2 * MS_S, .concurrency = 2,
                                             .queue = 8 };
+    s->capture = (struct scn_capture) { .snaplen = 2048, .episodes = true,
+                                        .before_ms = 5 * MS_S, .after_ms = 5 * MS_S,
+                                        .baseline_ms = 10 * MS_S, .flow_idle_ms = 60 * MS_S,
+                                        .files = 10 };
     s->campaign.c.episodes = 10;
     s->campaign.c.length_min_ms = 20 * MS_S;
     s->campaign.c.length_max_ms = 40 * MS_S;
@@ -1447,7 +1562,7 @@ scenario_parse(const char *path, const char *text, size_t len,
                                          "warmup", "allow_overlapping_faults",
                                          "topology", "controller", "traffic",
                                          "collector", "fault", "campaign", "diagnoser", "sink",
-                                         NULL };
+                                         "capture", NULL };
     struct ctx c = { diags };
     struct scenario *s = xcalloc(1, sizeof *s);
     struct sr_error perr = { 0 };
@@ -1508,6 +1623,9 @@ scenario_parse(const char *path, const char *text, size_t len,
     }
     if ((v = get_table(&c, root, "sink", "the top level"))) {
         read_sink(&c, v, &s->sink);
+    }
+    if ((v = get_table(&c, root, "capture", "the top level"))) {
+        read_capture(&c, v, &s->capture);
     }
     v = toml_get(root, "fault");
     if (v && (v->type != TOML_ARRAY || (v->u.a.n && v->u.a.items[0]->type != TOML_TABLE))) {
@@ -1572,6 +1690,12 @@ scenario_free(struct scenario *s)
     free(s->diagnoser.url);
     free(s->sink.kafka_brokers);
     free(s->sink.kafka_topic);
+    for (size_t i = 0; i < s->capture.non; i++) {
+        free(s->capture.on[i]);
+    }
+    free(s->capture.on);
+    free(s->capture.on_pos);
+    free(s->capture.filter);
     for (size_t i = 0; i < s->nfaults; i++) {
         free(s->faults[i].target);
         free(s->faults[i].service);

@@ -80,6 +80,29 @@ struct scn_diagnoser {
     bool ports, flows;
 };
 
+/* A place in the scenario file. */
+struct scn_pos {
+    int line, col;
+};
+
+/* [capture]: packet capture with libpcap (collector/capture.h). */
+struct scn_capture {
+    bool present;
+    char **on;                /* selectors: "hosts", "servers", "users", "target", a host,
+                               * or a switch port "c1-eth2" */
+    struct scn_pos *on_pos;
+    size_t non;
+    int64_t snaplen;
+    char *filter;             /* BPF, NULL for none */
+    struct scn_pos filter_pos;
+    bool episodes;            /* a pcap per fault episode (and baselines) */
+    int64_t before_ms, after_ms, baseline_ms;
+    int64_t flow_idle_ms;
+    double max_mb;            /* > 0: a continuous ring of 'files' pcaps per interface */
+    int64_t files;
+    int line, col;
+};
+
 /* [sink]: where records go besides the run's files. */
 struct scn_sink {
     char *kafka_brokers;      /* NULL: no Kafka */
@@ -96,10 +119,6 @@ bool scn_diagnoser_url_valid(const char *url, char *why, size_t n);
 /* Whether 'topic' is a Kafka topic name (1 to 200 of [A-Za-z0-9._-]). */
 bool scn_topic_valid(const char *topic);
 
-/* A place in the scenario file. */
-struct scn_pos {
-    int line, col;
-};
 
 /* The most runs a campaign may have. */
 #define SCN_MAX_RUNS 1000
@@ -144,6 +163,7 @@ struct scenario {
     struct scn_collector collector;
     struct scn_diagnoser diagnoser;
     struct scn_sink sink;
+    struct scn_capture capture;
     struct flt_spec *faults;
     size_t nfaults;
     struct scn_fault_pos *fault_pos; /* where each [[fault]] was written */
