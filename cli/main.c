@@ -14,6 +14,8 @@
 
 #include "cli.h"
 #include "campaign.h"
+#include "capture.h"
+#include "capture_run.h"
 #include "collector.h"
 #include "dataset.h"
 #include "files.h"
@@ -359,12 +361,92 @@ static const char up_help[] =
     "  switch S stop|start   stop or restart switch S\n"
     "  host H down|up        take host H's interface down or up\n"
     "  run H COMMAND...      run a command on host H and show its output\n"
+    "  capture start SEL...  capture packets into RUNDIR/pcap/ on the interfaces SEL\n"
+    "                        names (hosts, servers, users, a host, a switch, c1-eth2)\n"
+    "  capture stop          stop it; lists the pcap files and their packets\n"
     "  help, quit\n";
 
+/* What 'simrun up' does between sweeps or waits: watch the children, take
+ * commands from standard input. */
+struct up_loop {
+    struct sim_runtime *rt;
+    const struct ctl_config *external; /* NULL: the embedded controller */
+    struct sr_trace *trace;
+    struct sr_buf line;
+    bool stdin_open;
+    bool quit;
+    int rc;
+    const struct sim_plan *plan;
+    struct capture *cap;      /* a capture started by hand, or NULL */
+    int captures;             /* started so far (they are numbered) */
+};
+
 /* Handles one line typed at 'simrun up'.  Returns false on "quit". */
-static bool
-up_command(struct sim_runtime *rt, char *line)
+/* Stops the capture started by hand, and says what it wrote. */
+static void
+up_capture_stop(struct up_loop *u)
 {
+    json_t *report = NULL, *f;
+    struct sr_error err = { 0 };
+    size_t i;
+
+    if (cap_finish(u->cap, 0, 0, &report, &err) < 0) {
+        printf("error: %s\n", err.msg);
+    }
+    u->cap = NULL;
+    json_array_foreach(json_object_get(report, "files"), i, f) {
+        printf("%s/%s: %lld packets\n", sim_runtime_dir(u->rt),
+               json_string_value(json_object_get(f, "file")),
+               (long long) json_integer_value(json_object_get(f, "packets")));
+    }
+    json_array_foreach(json_object_get(report, "interfaces"), i, f) {
+        json_int_t lost = json_integer_value(json_object_get(f, "dropped")) +
+                          json_integer_value(json_object_get(f, "if_dropped"));
+
+        if (lost) {
+            printf("%s: the kernel dropped %lld packets\n",
+                   json_string_value(json_object_get(f, "name")), (long long) lost);
+        }
+    }
+    json_decref(report);
+}
+
+/* "capture start SEL..." and "capture stop". */
+static void
+up_capture(struct up_loop *u, char **words, size_t n)
+{
+    struct sr_error err = { 0 };
+    char tag[32];
+
+    if (n >= 3 && !strcmp(words[1], "start")) {
+        if (u->cap) {
+            printf("error: a capture is running; 'capture stop' first\n");
+            return;
+        }
+        snprintf(tag, sizeof tag, "lab%d", u->captures + 1);
+        u->cap = sim_capture_by_hand(u->plan, u->rt, (const char *const *) words + 2, n - 2, tag,
+                                     &err);
+        if (!u->cap) {
+            printf("error: %s\n", err.msg);
+            return;
+        }
+        u->captures++;
+        printf("capturing into %s/pcap/%s-*.pcap\n", sim_runtime_dir(u->rt), tag);
+    } else if (n == 2 && !strcmp(words[1], "stop")) {
+        if (!u->cap) {
+            printf("error: no capture is running\n");
+            return;
+        }
+        up_capture_stop(u);
+    } else {
+        fputs(up_help, stdout);
+    }
+}
+
+static bool
+up_command(struct up_loop *u, char *line)
+{
+    struct sim_runtime *rt = u->rt;
     char *words[64];
     size_t n = 0;
     struct sr_error err = { 0 };
@@ -387,6 +469,10 @@ up_command(struct sim_runtime *rt, char *line)
     } else if (n == 3 && (!strcmp(words[0], "switch") || !strcmp(words[0], "host"))) {
         cmd = json_pack("{s:s, s:s, s:s}", "cmd", words[0], "name", words[1], "state",
                         words[2]);
+    } else if (n >= 2 && !strcmp(words[0], "capture")) {
+        up_capture(u, words, n);
+        fflush(stdout);
+        return true;
     } else if (n >= 3 && !strcmp(words[0], "run")) {
         json_t *argv = json_array();
 
@@ -430,17 +516,6 @@ static const struct option up_options[] = {
     { NULL, 0, NULL, 0 },
 };
 
-/* What 'simrun up' does between sweeps or waits: watch the children, take
- * commands from standard input. */
-struct up_loop {
-    struct sim_runtime *rt;
-    const struct ctl_config *external; /* NULL: the embedded controller */
-    struct sr_trace *trace;
-    struct sr_buf line;
-    bool stdin_open;
-    bool quit;
-    int rc;
-};
 
 /* One round of the loop, waiting at most 'ms'.  Returns false to stop. */
 static bool
@@ -475,7 +550,7 @@ up_step(struct up_loop *u, int ms)
         while ((nl = memchr(u->line.data, '\n', u->line.len))) {
             size_t len = (size_t) (nl - u->line.data);
             char *cmdline = xstrndup(u->line.data, len);
-            bool go_on = up_command(u->rt, cmdline);
+            bool go_on = up_command(u, cmdline);
 
             free(cmdline);
             memmove(u->line.data, nl + 1, u->line.len - len - 1);
@@ -629,6 +704,7 @@ cmd_up(int argc, char **argv)
             sim_runtime_controller_kind(rt), sim_runtime_rest_url(rt), sim_runtime_of_port(rt),
             sim_runtime_dir(rt));
     u.rt = rt;
+    u.plan = plan;
     if (collect) {
         up_collect(&u, plan);
     } else {
@@ -636,6 +712,9 @@ cmd_up(int argc, char **argv)
         }
     }
     rc = u.rc;
+    if (u.cap) {
+        up_capture_stop(&u);
+    }
     sim_runtime_down(rt);
     SR_INFO("network torn down");
 

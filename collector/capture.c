@@ -654,6 +654,9 @@ write_rows(struct capture *c, long k, double t_s, const struct pk_counts *counts
     struct sr_buf b, lab;
     int rc;
 
+    if (!c->counts_f) {
+        return 0; /* pcaps only */
+    }
     sr_buf_init(&b);
     sr_buf_init(&lab);
     for (size_t i = 0; i < c->n; i++) {
@@ -940,12 +943,14 @@ cap_start(const struct cap_options *o, const struct cap_iface *ifs, size_t n,
         sr_error_set(err, SR_EIO, "cannot create '%s': %s", pdir, strerror(errno));
         goto fail;
     }
-    if (!(c->counts_f = open_table(c, "capture.csv", err)) ||
-        !(c->flows_f = open_table(c, "pflows.csv", err))) {
-        goto fail;
+    if (!o->pcaps_only) {
+        if (!(c->counts_f = open_table(c, "capture.csv", err)) ||
+            !(c->flows_f = open_table(c, "pflows.csv", err))) {
+            goto fail;
+        }
+        write_header(c->counts_f, count_head, NULL, count_tail, o->label_cols, true);
+        write_header(c->flows_f, flow_head, pk_flow_columns, flow_tail, o->label_cols, false);
     }
-    write_header(c->counts_f, count_head, NULL, count_tail, o->label_cols, true);
-    write_header(c->flows_f, flow_head, pk_flow_columns, flow_tail, o->label_cols, false);
     if (pipe2(c->wake, O_CLOEXEC) < 0) {
         sr_error_set(err, SR_EIO, "capture: pipe: %s", strerror(errno));
         goto fail;

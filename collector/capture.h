@@ -44,6 +44,7 @@ struct cap_options {
     double wall0;            /* wall-clock time (epoch s) of collection time 0 */
     double ring_mb;          /* > 0: a continuous ring of pcaps per interface, */
     int ring_files;          /*   'ring_files' files of ring_mb / ring_files MB each */
+    bool pcaps_only;         /* no capture.csv and pflows.csv (a capture by hand) */
     const char *const *label_cols; /* the label columns' names (NULL-terminated) */
     cap_label_fn *label;
     void *label_ctx;

@@ -8,6 +8,7 @@
 
 #include "capture.h"
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
 /* A window's end is planned this long after the fault's planned end, until
@@ -82,6 +83,37 @@ plan_windows(struct sim_capture *c, const struct sim_plan *plan)
     }
 }
 
+/* The interfaces of 'sel' as the capture opens them; NULL with 'err'. */
+static struct cap_iface *
+make_ifaces(const struct sim_plan *plan, struct sim_runtime *rt, const struct sim_capture_if *sel,
+            size_t n, struct sr_error *err)
+{
+    struct cap_iface *ifs = xcalloc(n ? n : 1, sizeof *ifs);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct sim_capture_if *s = &sel[i];
+
+        ifs[i].name = s->name;
+        ifs[i].sw = plan->topo->sw[s->sw].name;
+        ifs[i].port = (uint32_t) s->port;
+        if (s->host >= 0) {
+            const struct topo_host *h = &plan->topo->host[s->host];
+
+            ifs[i].host = h->name;
+            ifs[i].by_mac = true;
+            memcpy(ifs[i].mac, h->mac, 6);
+            ifs[i].netns_pid = sim_runtime_host_pid(rt, h->name);
+            if (ifs[i].netns_pid <= 0) {
+                sr_error_set(err, SR_ENOTFOUND, "capture: the process of host '%s' is not known",
+                             h->name);
+                free(ifs);
+                return NULL;
+            }
+        }
+    }
+    return ifs;
+}
+
 struct sim_capture *
 sim_capture_start(const struct sim_plan *plan, struct sim_runtime *rt, struct collector *col,
                   struct sr_error *err)
@@ -104,28 +136,10 @@ sim_capture_start(const struct sim_plan *plan, struct sim_runtime *rt, struct co
         .label_ctx = col,
     };
 
-    ifs = xcalloc(n ? n : 1, sizeof *ifs);
-    for (size_t i = 0; i < n; i++) {
-        const struct sim_capture_if *s = &sel[i];
-
-        ifs[i].name = s->name;
-        ifs[i].sw = plan->topo->sw[s->sw].name;
-        ifs[i].port = (uint32_t) s->port;
-        if (s->host >= 0) {
-            const struct topo_host *h = &plan->topo->host[s->host];
-
-            ifs[i].host = h->name;
-            ifs[i].by_mac = true;
-            memcpy(ifs[i].mac, h->mac, 6);
-            ifs[i].netns_pid = sim_runtime_host_pid(rt, h->name);
-            if (ifs[i].netns_pid <= 0) {
-                sr_error_set(err, SR_ENOTFOUND, "capture: the process of host '%s' is not known",
-                             h->name);
-                free(ifs);
-                free(sel);
-                return NULL;
-            }
-        }
+    ifs = make_ifaces(plan, rt, sel, n, err);
+    if (!ifs) {
+        free(sel);
+        return NULL;
     }
     c = xcalloc(1, sizeof *c);
     c->col = col;
@@ -142,6 +156,46 @@ sim_capture_start(const struct sim_plan *plan, struct sim_runtime *rt, struct co
     }
     SR_INFO("capture: %zu interface%s", n, n == 1 ? "" : "s");
     return c;
+}
+
+struct capture *
+sim_capture_by_hand(const struct sim_plan *plan, struct sim_runtime *rt,
+                    const char *const *selectors, size_t nsel, const char *tag,
+                    struct sr_error *err)
+{
+    struct sim_capture_if *sel = NULL;
+    struct cap_iface *ifs;
+    struct capture *cap;
+    char why[200];
+    struct cap_options o = { .dir = sim_runtime_dir(rt), .snaplen = 2048, .wall0 = sr_wall(),
+                             .pcaps_only = true };
+    long n;
+
+    for (size_t i = 0; i < nsel; i++) {
+        if (!scn_capture_selector_valid(selectors[i])) {
+            sr_error_set(err, SR_EINVAL, "'%s' is not an interface selector: give hosts, "
+                         "servers, users, a host, a switch or a switch port such as c1-eth2",
+                         selectors[i]);
+            return NULL;
+        }
+    }
+    n = sim_capture_select(plan, selectors, nsel, &sel, why, sizeof why);
+    if (n <= 0) {
+        sr_error_set(err, SR_EINVAL, "%s", n < 0 ? why : "nothing to capture");
+        return NULL;
+    }
+    ifs = make_ifaces(plan, rt, sel, (size_t) n, err);
+    cap = ifs ? cap_start(&o, ifs, (size_t) n, err) : NULL;
+    if (cap && cap_window_open(cap, tag, err) < 0) {
+        json_t *report = NULL;
+
+        cap_finish(cap, 0, 0, &report, NULL);
+        json_decref(report);
+        cap = NULL;
+    }
+    free(ifs);
+    free(sel);
+    return cap;
 }
 
 void

@@ -21,6 +21,14 @@ struct sim_capture;
 struct sim_capture *sim_capture_start(const struct sim_plan *plan, struct sim_runtime *rt,
                                       struct collector *col, struct sr_error *err);
 
+/* A capture started by hand (simrun up's "capture start"): the
+ * interfaces 'selectors' name, pcaps only, pcap/<tag>-<interface>.pcap in
+ * the run directory until cap_finish.  NULL with 'err' saying why. */
+struct capture;
+struct capture *sim_capture_by_hand(const struct sim_plan *plan, struct sim_runtime *rt,
+                                    const char *const *selectors, size_t nsel, const char *tag,
+                                    struct sr_error *err);
+
 /* Fault episode 'id' reached 'ev' at collection time 't_s'. */
 void sim_capture_fault(struct sim_capture *c, int id, enum col_event ev, double t_s);
 

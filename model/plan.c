@@ -372,17 +372,33 @@ select_ifs(const struct sim_plan *p, const char *s, struct if_list *l, char *why
     }
 }
 
+long
+sim_capture_select(const struct sim_plan *p, const char *const *sel, size_t n,
+                   struct sim_capture_if **out, char *why, size_t whysize)
+{
+    struct if_list l = { 0 };
+    char because[160];
+
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!select_ifs(p, sel[i], &l, because, sizeof because)) {
+            snprintf(why, whysize, "'%s' selects nothing: %s", sel[i], because);
+            free(l.v);
+            return -1;
+        }
+    }
+    *out = l.v;
+    return (long) l.n;
+}
+
 size_t
 sim_capture_ifaces(const struct sim_plan *p, struct sim_capture_if **out)
 {
-    struct if_list l = { 0 };
-    char why[160];
+    char why[200];
+    long n = sim_capture_select(p, (const char *const *) p->scn->capture.on,
+                                p->scn->capture.non, out, why, sizeof why);
 
-    for (size_t i = 0; i < p->scn->capture.non; i++) {
-        select_ifs(p, p->scn->capture.on[i], &l, why, sizeof why);
-    }
-    *out = l.v;
-    return l.n;
+    return n > 0 ? (size_t) n : 0; /* the plan checked every selector */
 }
 
 /* Every [capture] selector names something of this network. */

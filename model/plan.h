@@ -49,4 +49,10 @@ struct sim_capture_if {
  * whole network adds none).  '*out' is malloc'd; returns how many. */
 size_t sim_capture_ifaces(const struct sim_plan *p, struct sim_capture_if **out);
 
+/* The same for the selectors 'sel' (as [capture] 'on' takes them).
+ * Returns how many, or -1 with 'why' naming the first selector that names
+ * nothing (then '*out' is NULL). */
+long sim_capture_select(const struct sim_plan *p, const char *const *sel, size_t n,
+                        struct sim_capture_if **out, char *why, size_t whysize);
+
 #endif

@@ -1005,8 +1005,8 @@ scn_brokers_valid(const char *list, char *why, size_t n)
 /* Whether 's' is a [capture] 'on' selector: a word simrun knows, a node
  * name, or a switch port "<switch>-eth<N>" (checked against the topology
  * by the plan).  Names are letters and digits: they become file names. */
-static bool
-capture_selector_valid(const char *s)
+bool
+scn_capture_selector_valid(const char *s)
 {
     static const char *const words[] = { "hosts", "servers", "users", "target", NULL };
     const char *dash = strchr(s, '-');
@@ -1068,7 +1068,7 @@ read_capture(struct ctx *c, const struct toml_value *t, struct scn_capture *o)
                 scn_diag_add(c->d, e->line, e->col, "'on' in [capture] must hold strings");
                 continue;
             }
-            if (!capture_selector_valid(e->u.s.ptr)) {
+            if (!scn_capture_selector_valid(e->u.s.ptr)) {
                 struct sr_buf shown = SR_BUF_INIT;
 
                 sr_term_clean(&shown, e->u.s.ptr);

@@ -103,6 +103,10 @@ struct scn_capture {
     int line, col;
 };
 
+/* Whether 's' is an interface selector [capture] 'on' takes (its form;
+ * the plan checks that it names something). */
+bool scn_capture_selector_valid(const char *s);
+
 /* [sink]: where records go besides the run's files. */
 struct scn_sink {
     char *kafka_brokers;      /* NULL: no Kafka */

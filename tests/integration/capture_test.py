@@ -250,7 +250,39 @@ def main():
                 differ.append((name, fwd, bwd, mine, c, exact[(fwd, bwd)], exact[(bwd, fwd)]))
     check('pflows.csv web fetches agree with tshark -z conv,tcp (packets and bytes each way)',
           compared >= 3 and not differ, (compared, differ[:3]))
+    by_hand()
     return report(TMP)
+
+
+def by_hand():
+    """'capture start' and 'capture stop' typed at simrun up."""
+    d = os.path.join(TMP, 'up')
+    script = ('sleep 1; while ! grep -q "^ready" %s/out 2>/dev/null; do sleep 0.2; done; '
+              'echo "capture start u1h1 zz"; echo "capture start u1h1 c1-eth1"; sleep 1; '
+              'echo "capture start hosts"; echo "run u1h1 ping -c3 -i 0.2 10.0.1.1"; sleep 2; '
+              'echo "capture stop"; echo "capture stop"; echo quit') % TMP
+    feeder = subprocess.Popen(['sh', '-c', script], stdout=subprocess.PIPE)
+    with open(os.path.join(TMP, 'out'), 'w') as out:
+        res = subprocess.run([SIMRUN, 'up', '--out', d, os.path.join(TMP, 'capture.toml')],
+                             stdin=feeder.stdout, stdout=out, stderr=subprocess.PIPE,
+                             text=True, timeout=300)
+    feeder.wait()
+    text = open(os.path.join(TMP, 'out')).read()
+    check('simrun up: a capture started and stopped by hand', res.returncode == 0 and
+          "error: 'zz' selects nothing" in text and 'capturing into' in text and
+          'error: a capture is running' in text and 'error: no capture is running' in text,
+          (res.returncode, text[-800:], res.stderr[-500:]))
+    listed = re.findall(r'(\S+\.pcap): (\d+) packets', text)
+    pings = 0
+    for path, n in listed:
+        td = subprocess.run(['tcpdump', '-nn', '-r', path], capture_output=True, text=True)
+        if len(td.stdout.splitlines()) != int(n):
+            pings = -1000
+        if path.endswith('lab1-u1h1-eth0.pcap'):
+            pings += td.stdout.count('ICMP echo request')
+    check('the pcaps it lists hold what it says, u1h1\'s three pings among them',
+          len(listed) == 2 and pings == 3, (listed, pings))
+    check('the machine is clean after simrun up', machine_clean())
 
 
 if __name__ == '__main__':
