@@ -33,6 +33,11 @@
 #define BUFFER_SLOTS 2048
 #define THREAD_NICE (-10)      /* the capture thread's: little work, but it must not wait */
 #define STATS_EVERY_S 0.5
+#define PFILE_BUFFER (128 << 10) /* each pcap file's stdio buffer */
+/* After reading, the thread rests this long before it looks again: in
+ * immediate mode the kernel would wake it for every packet; the rings hold
+ * what comes meanwhile. */
+#define PACE_MS 2
 #define HOLD_S 0.1            /* how long a packet waits for the other direction */
 
 /* A pcap file being written. */
@@ -152,6 +157,8 @@ pfile_open(struct capture *c, struct pfile *pf, const char *tag, const char *rel
         warn(c, "%s", err.msg);
         return -err.code;
     }
+    /* Few large writes: a busy capture writes megabytes a second. */
+    setvbuf(f, NULL, _IOFBF, PFILE_BUFFER);
     pf->d = pcap_dump_fopen(c->dead, f);
     if (!pf->d) {
         warn(c, "cannot start '%s': %s", rel, pcap_geterr(c->dead));
@@ -556,6 +563,9 @@ capture_thread(void *arg)
         pthread_mutex_unlock(&c->mu);
         if (n > 0 && fds[nfd].revents) {
             break;
+        }
+        if (n > 0 && poll(&fds[nfd], 1, PACE_MS) > 0) {
+            break; /* told to stop while resting */
         }
     }
     /* What the kernel holds still. */
