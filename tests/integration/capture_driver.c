@@ -1,11 +1,12 @@
 /* Drives the capture engine (collector/capture.c) on interfaces a test
  * made, with no network of simrun's: for the engine's own integration test.
  *
- *   capture_driver DIR SECONDS IFACE...
+ *   capture_driver DIR SECONDS [--ring MB FILES] IFACE...
  *
  * IFACE is NAME (in this namespace, one handle per direction), or
  * NAME@PID=MAC (inside PID's network namespace, direction by MAC).  One
- * window "w" is open for the whole time; a sweep every second.  Prints the
+ * window "w" is open for the whole time (with --ring, a ring of FILES pcaps
+ * of MB / FILES megabytes each instead); a sweep every second.  Prints the
  * capture's report (the manifest's "capture") as JSON. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,14 +37,20 @@ main(int argc, char **argv)
     struct capture *c;
     json_t *report;
     double seconds;
-    int rc;
+    int rc, first;
 
     if (argc < 4 || argc - 3 > 16) {
         fprintf(stderr, "usage: capture_driver DIR SECONDS IFACE...\n");
         return 2;
     }
     seconds = strtod(argv[2], NULL);
-    for (int i = 3; i < argc; i++) {
+    first = 3;
+    if (!strcmp(argv[3], "--ring") && argc >= 7) {
+        o.ring_mb = strtod(argv[4], NULL);
+        o.ring_files = (int) strtol(argv[5], NULL, 10);
+        first = 6;
+    }
+    for (int i = first; i < argc; i++) {
         char *at = strchr(argv[i], '@'), *eq = strchr(argv[i], '=');
         struct cap_iface *f = &ifs[n++];
 
@@ -82,7 +89,7 @@ main(int argc, char **argv)
         fprintf(stderr, "capture_driver: %s\n", err.msg);
         return 1;
     }
-    if (cap_window_open(c, "w", &err) < 0) {
+    if (o.ring_mb <= 0 && cap_window_open(c, "w", &err) < 0) {
         fprintf(stderr, "capture_driver: %s\n", err.msg);
     }
     printf("capturing\n");

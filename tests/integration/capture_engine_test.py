@@ -15,7 +15,10 @@ and ping runs, then checks with Debian's tcpdump and tshark:
   * every page fetch is a pflows.csv row per end whose packets and bytes
     each way match tshark -z conv,tcp and tshark's frame lengths, with the
     client as the forward side, ended by FIN;
-  * ICMP and web are told apart; inter-arrival times are never negative.
+  * ICMP and web are told apart; inter-arrival times are never negative;
+  * with a ring of 3 files of 0.01 MiB, 1 MB of pages leaves the 3 newest
+    files, none over its size, the manifest listing exactly those, the
+    newest holding the last packets.
 Exit 77 without root."""
 import collections
 import csv
@@ -158,9 +161,33 @@ def run():
         neg = [r for r in flows if r['iat_min'] and float(r['iat_min']) < 0]
         check('inter-arrival times are never negative (the two directions merged in order)',
               not neg, [(r['interface'], r['iat_min']) for r in neg[:3]])
+        ring(server_ip)
     finally:
         server.terminate()
         server.wait()
+
+
+def ring(server_ip):
+    d = os.path.join(TMP, 'ring')
+    os.mkdir(d)
+    drv = subprocess.Popen([DRIVER, d, '5', '--ring', '0.03', '3', A], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    drv.stdout.readline()
+    for _ in range(5):
+        sh('curl', '-s', '-o', '/dev/null', 'http://%s/page' % server_ip, timeout=10)
+    out, err = drv.communicate(timeout=60)
+    rep = json.loads(out)
+    files = sorted(os.listdir(os.path.join(d, 'pcap')))
+    listed = sorted(os.path.basename(f['file']) for f in rep['files'])
+    sizes = [os.path.getsize(os.path.join(d, 'pcap', f)) for f in files]
+    check('a ring of 3 files keeps the 3 newest, none over 0.01 MiB, as the manifest lists',
+          len(files) == 3 and files == listed and all(n <= 0.01 * 1048576 for n in sizes) and
+          files[-1] > 'ring-%s-0004' % A, (files, listed, sizes))
+    last = sh('tshark', '-r', os.path.join(d, 'pcap', files[-1]), '-T', 'fields', '-e',
+              'frame.time_epoch').stdout.split()
+    total = rep['interfaces'][0]['packets']
+    check('the ring holds the last packets, fewer than all',
+          last and sum(f['packets'] for f in rep['files']) < total, (len(last), total))
 
 
 def main():
