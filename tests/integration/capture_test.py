@@ -257,7 +257,8 @@ def main():
 def by_hand():
     """'capture start' and 'capture stop' typed at simrun up."""
     d = os.path.join(TMP, 'up')
-    script = ('sleep 1; while ! grep -q "^ready" %s/out 2>/dev/null; do sleep 0.2; done; '
+    script = ('sleep 1; n=0; while ! grep -q "^ready" %s/out 2>/dev/null && '
+              '[ $n -lt 600 ]; do sleep 0.2; n=$((n + 1)); done; '
               'echo "capture start u1h1 zz"; echo "capture start u1h1 c1-eth1"; sleep 1; '
               'echo "capture start hosts"; echo "run u1h1 ping -c3 -i 0.2 10.0.1.1"; sleep 2; '
               'echo "capture stop"; echo "capture stop"; echo quit') % TMP
@@ -266,6 +267,7 @@ def by_hand():
         res = subprocess.run([SIMRUN, 'up', '--out', d, os.path.join(TMP, 'capture.toml')],
                              stdin=feeder.stdout, stdout=out, stderr=subprocess.PIPE,
                              text=True, timeout=300)
+    feeder.kill()
     feeder.wait()
     text = open(os.path.join(TMP, 'out')).read()
     check('simrun up: a capture started and stopped by hand', res.returncode == 0 and
