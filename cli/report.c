@@ -30,10 +30,27 @@ static const char report_usage[] =
 
 /* Renders 'dir' into 'out' through a fresh file renamed over it, so a
  * browser never reads half a page. */
+/* Whether 'out' lies in the run directory 'dir' (then the page links the
+ * run's pcap files by their relative paths). */
+static bool
+in_rundir(const char *dir, const char *out)
+{
+    char *d = realpath(dir, NULL), *od, *slash = strrchr(out, '/');
+    char *parent = slash ? xstrndup(out, (size_t) (slash - out)) : xstrdup(".");
+    bool same;
+
+    od = realpath(*parent ? parent : "/", NULL);
+    same = d && od && !strcmp(d, od);
+    free(d);
+    free(od);
+    free(parent);
+    return same;
+}
+
 static int
 render_to(const char *dir, const char *out, int refresh_s, struct sr_error *err)
 {
-    struct report_opts o = { .refresh_s = refresh_s };
+    struct report_opts o = { .refresh_s = refresh_s, .links = in_rundir(dir, out) };
     struct sr_buf html = SR_BUF_INIT;
     char *tmp = xasprintf("%s.tmp-%ld", out, (long) getpid());
     int rc = report_render(dir, &o, &html, err);

@@ -1268,6 +1268,74 @@ labels_section(struct sr_buf *o, const struct rep *r)
     sr_buf_puts(o, "</ul>\n");
 }
 
+/* The packet capture ([capture]): interfaces with their packets and the
+ * kernel's drops, and the pcap files by window (linked when the page sits
+ * in the run directory). */
+static void
+capture_section(struct sr_buf *o, const struct rep *r, bool links)
+{
+    json_t *cap = json_object_get(r->man, "capture"), *v;
+    long long packets = 0, dropped = 0;
+    size_t i;
+
+    if (!cap) {
+        return;
+    }
+    json_array_foreach(json_object_get(cap, "interfaces"), i, v) {
+        packets += (long long) json_integer_value(json_object_get(v, "packets"));
+        dropped += (long long) json_integer_value(json_object_get(v, "dropped")) +
+                   (long long) json_integer_value(json_object_get(v, "if_dropped"));
+    }
+    sr_buf_printf(o, "<h2 id=\"capture\">Packet capture</h2>\n<p>%zu interfaces, %lld "
+                     "packets, %lld dropped by the kernel; snap length %lld bytes",
+                  json_array_size(json_object_get(cap, "interfaces")), packets, dropped,
+                  (long long) json_integer_value(json_object_get(cap, "snaplen")));
+    if (json_string_value(json_object_get(cap, "filter"))) {
+        sr_buf_puts(o, "; filter <code>");
+        esc(o, jstr(cap, "filter"));
+        sr_buf_puts(o, "</code>");
+    }
+    sr_buf_puts(o, ". Per interface and sweep: <code>capture.csv</code>; flows: "
+                   "<code>pflows.csv</code>.</p>\n<table id=\"capture-interfaces\"><tr>"
+                   "<th>interface</th><th>host</th><th>switch port</th><th>packets</th>"
+                   "<th>dropped</th></tr>");
+    json_array_foreach(json_object_get(cap, "interfaces"), i, v) {
+        sr_buf_puts(o, "<tr><td>");
+        esc(o, jstr(v, "name"));
+        sr_buf_puts(o, "</td><td>");
+        esc(o, jstr(v, "host"));
+        sr_buf_puts(o, "</td><td>");
+        esc(o, jstr(v, "switch"));
+        sr_buf_printf(o, ":%lld</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>",
+                      (long long) json_integer_value(json_object_get(v, "port")),
+                      (long long) json_integer_value(json_object_get(v, "packets")),
+                      (long long) (json_integer_value(json_object_get(v, "dropped")) +
+                                   json_integer_value(json_object_get(v, "if_dropped"))));
+    }
+    sr_buf_puts(o, "</table>\n<table id=\"capture-files\"><tr><th>window</th><th>interface</th>"
+                   "<th>packets</th><th>pcap file</th></tr>");
+    json_array_foreach(json_object_get(cap, "files"), i, v) {
+        sr_buf_puts(o, "<tr><td>");
+        esc(o, jstr(v, "window"));
+        sr_buf_puts(o, "</td><td>");
+        esc(o, jstr(v, "interface"));
+        sr_buf_printf(o, "</td><td class=\"n\">%lld</td><td>",
+                      (long long) json_integer_value(json_object_get(v, "packets")));
+        if (links) {
+            sr_buf_puts(o, "<a href=\"");
+            esc(o, jstr(v, "file"));
+            sr_buf_puts(o, "\">");
+        }
+        esc(o, jstr(v, "file"));
+        sr_buf_puts(o, links ? "</a>" : "");
+        if (json_is_false(json_object_get(v, "complete"))) {
+            sr_buf_puts(o, " (incomplete: a write failed)");
+        }
+        sr_buf_puts(o, "</td></tr>");
+    }
+    sr_buf_puts(o, "</table>\n");
+}
+
 static void
 score_section(struct sr_buf *o, const struct rep *r)
 {
@@ -1351,6 +1419,9 @@ report_render(const char *dir, const struct report_opts *opts, struct sr_buf *o,
     sr_buf_puts(o, "<p>Contents: <a href=\"#topology\">topology</a> · "
                    "<a href=\"#timeline\">fault timeline</a> · <a href=\"#total\">switches</a> · "
                    "<a href=\"#kpis\">services</a> · <a href=\"#rows\">labels, gaps, warnings</a>");
+    if (json_object_get(r.man, "capture")) {
+        sr_buf_puts(o, " · <a href=\"#capture\">packet capture</a>");
+    }
     if (r.score) {
         sr_buf_puts(o, " · <a href=\"#score\">diagnoser score</a>");
     }
@@ -1361,6 +1432,7 @@ report_render(const char *dir, const struct report_opts *opts, struct sr_buf *o,
     switches_section(o, &r, t1);
     services_section(o, &r, t1);
     labels_section(o, &r);
+    capture_section(o, &r, opts && opts->links);
     score_section(o, &r);
     sr_buf_puts(o, "<p class=\"note\">Written by simrun ");
     esc(o, SIMRUN_VERSION);

@@ -250,8 +250,24 @@ def main():
                 differ.append((name, fwd, bwd, mine, c, exact[(fwd, bwd)], exact[(bwd, fwd)]))
     check('pflows.csv web fetches agree with tshark -z conv,tcp (packets and bytes each way)',
           compared >= 3 and not differ, (compared, differ[:3]))
+    page(d, names, files)
     by_hand()
     return report(TMP)
+
+
+def page(d, names, files):
+    """simrun report's packet capture section."""
+    res = subprocess.run([SIMRUN, 'report', d], capture_output=True, text=True, timeout=120)
+    html = open(os.path.join(d, 'report.html')).read() if res.returncode == 0 else ''
+    sect = html[html.find('id="capture"'):]
+    sect = sect[:sect.find('</table>\n', sect.find('capture-files'))]
+    links = re.findall(r'<a href="(pcap/[^"]+)">', sect)
+    rows = re.findall(r'<tr><td>([^<]+)</td><td>[^<]*</td><td>[^<]*</td><td class="n">', sect)
+    check('simrun report lists every captured interface and links every pcap file',
+          res.returncode == 0 and set(rows) == names and
+          sorted(links) == sorted(f['file'] for f in files) and
+          all(os.path.exists(os.path.join(d, f)) for f in links),
+          (res.returncode, res.stderr[-300:], sorted(rows), len(links), len(files)))
 
 
 def by_hand():
