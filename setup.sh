@@ -17,10 +17,11 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # scikit-learn, Graphviz's library for the report's topology, and the real
 # clients the tests talk to our servers with (kcat reads the Kafka topics
 # back; Chromium opens the report headless; tcpdump and tshark judge the
-# packet captures; groff and man-db show the man page).
+# packet captures; groff and man-db show the man page; pandas runs the
+# README's grouped-split example in the campaign test).
 PACKAGES="build-essential cmake pkg-config
 libigraph-dev libjansson-dev libcurl4-openssl-dev libpcap-dev libssh2-1-dev
-libcmocka-dev libssl-dev librdkafka-dev kcat python3-sklearn libgraphviz-dev
+libcmocka-dev libssl-dev librdkafka-dev kcat python3-sklearn python3-pandas libgraphviz-dev
 chromium
 slurmctld slurmd slurm-client munge
 mininet openvswitch-switch python3-os-ken python3-eventlet python3-webob

@@ -10,6 +10,7 @@ and episodes whole.  Exit 77 without root."""
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -120,7 +121,26 @@ def main():
               res.returncode == 0 and not set(sp['train']) & set(sp['test']) and
               len(groups) == len({(x['run'], x['episode']) for x in ms}),
               res.stdout + res.stderr)
+        examples(merged)
     return report(TMP)
+
+
+def python_blocks(path):
+    text = open(path).read()
+    return [b.split('```', 1)[0] for b in text.split('```python\n')[1:]]
+
+
+def examples(merged):
+    """The grouped-split examples of the README and docs/campaigns.md run
+    on the merged campaign and print a score per held-out run."""
+    for doc, name in (('README.md', 'runs/camp-merged'), ('docs/campaigns.md', 'OUT')):
+        blocks = [b for b in python_blocks(os.path.join(SRC, doc)) if 'GroupKFold' in b]
+        code = blocks[0].replace(name + '/', merged + '/') if blocks else 'raise SystemExit(3)'
+        res = subprocess.run(['/usr/bin/python3', '-c', code], capture_output=True, text=True,
+                             timeout=300)
+        scores = re.findall(r'\d\.\d+', res.stdout)
+        check('the GroupKFold example of %s runs on a merged campaign' % doc,
+              res.returncode == 0 and len(scores) >= 2, (res.stdout[-300:], res.stderr[-600:]))
 
 
 if __name__ == '__main__':
