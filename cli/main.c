@@ -38,6 +38,7 @@ struct command {
     const char *usage;
     const char *summary;
     int (*exec)(int argc, char **argv);
+    bool plain; /* no options of its own: main answers its --help with usage and summary */
 };
 
 static int cmd_check(int argc, char **argv);
@@ -50,34 +51,34 @@ static int cmd_clean(int argc, char **argv);
 static const struct command commands[] = {
     { "run", "run [--out DIR] [--seed N] [--duration D] [--controller K --controller-url U] "
              "[--shard K/N] [--quiet] FILE",
-      "run a scenario: network, collector, fault timeline (also: simrun FILE)", sim_cmd_run },
+      "run a scenario: network, collector, fault timeline (also: simrun FILE)", sim_cmd_run, false },
     { "check", "check FILE...", "validate scenario files, reporting every problem",
-      cmd_check },
+      cmd_check, true },
     { "plan", "plan [--seed N] FILE",
-      "show topology, traffic mix and fault timeline without running", cmd_plan },
+      "show topology, traffic mix and fault timeline without running", cmd_plan, false },
     { "topo", "topo [--format json|dot|mininet] [--seed N] [--output PATH] FILE",
-      "write the scenario's topology", cmd_topo },
+      "write the scenario's topology", cmd_topo, false },
     { "up", "up [--out DIR] [--timeout SECONDS] [--of-port N] [--rest-port N] FILE",
       "bring the network up with the embedded controller and keep it up until "
-      "Ctrl-C", cmd_up },
-    { "clean", "clean", "remove what a run killed with SIGKILL left behind", cmd_clean },
+      "Ctrl-C", cmd_up, false },
+    { "clean", "clean", "remove what a run killed with SIGKILL left behind", cmd_clean, true },
     { "ctl", "ctl [--controller ryu|odl] [--url URL] [--json] switches|ports|flows|tables|links",
-      "look at a controller's switches, ports, flows, tables or links", sim_cmd_ctl },
-    { "faults", "faults", "list the fault catalogue", cmd_faults },
+      "look at a controller's switches, ports, flows, tables or links", sim_cmd_ctl, false },
+    { "faults", "faults", "list the fault catalogue", cmd_faults, true },
     { "replay", "replay [--diagnoser URL] [--kafka BROKERS --topic T] [--speed N|max] RUNDIR",
-      "stream a recorded run to a diagnoser (and score it) or to Kafka", sim_cmd_replay },
+      "stream a recorded run to a diagnoser (and score it) or to Kafka", sim_cmd_replay, false },
     { "score", "score RUNDIR [PREDICTIONS]",
-      "score a diagnoser's answers against a run's ground truth", sim_cmd_score },
+      "score a diagnoser's answers against a run's ground truth", sim_cmd_score, false },
     { "report", "report [-o FILE] [--watch [--every SECONDS]] RUNDIR",
       "write a run as one HTML page: topology, fault timeline, counters, KPIs, score",
-      sim_cmd_report },
+      sim_cmd_report, false },
     { "merge", "merge [--all] OUT RUNDIR|CAMPAIGNDIR...",
-      "join runs into one dataset, each row with its run", sim_cmd_merge },
+      "join runs into one dataset, each row with its run", sim_cmd_merge, false },
     { "split", "split DATASET --by run|episode [--test F] [--seed N] [--out FILE]",
-      "split a dataset into training and test sets by whole runs or episodes", sim_cmd_split },
+      "split a dataset into training and test sets by whole runs or episodes", sim_cmd_split, false },
     { "slurm", "slurm FILE --shards N [--out CAMPAIGNDIR] [--script FILE]",
       "write an sbatch job array that runs a campaign's shards on a SLURM cluster",
-      sim_cmd_slurm },
+      sim_cmd_slurm, false },
 };
 
 static void
@@ -381,7 +382,6 @@ struct up_loop {
     int captures;             /* started so far (they are numbered) */
 };
 
-/* Handles one line typed at 'simrun up'.  Returns false on "quit". */
 /* Stops the capture started by hand, and says what it wrote. */
 static void
 up_capture_stop(struct up_loop *u)
@@ -443,6 +443,7 @@ up_capture(struct up_loop *u, char **words, size_t n)
     }
 }
 
+/* Handles one line typed at 'simrun up'.  Returns false on "quit". */
 static bool
 up_command(struct up_loop *u, char *line)
 {
@@ -777,9 +778,8 @@ main(int argc, char **argv)
     }
     for (size_t i = 0; i < SR_ARRAY_SIZE(commands); i++) {
         if (!strcmp(commands[i].name, name)) {
-            /* Commands without options of their own still answer --help. */
-            if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) &&
-                (!strcmp(name, "check") || !strcmp(name, "clean") || !strcmp(name, "faults"))) {
+            if (commands[i].plain && argc == 3 &&
+                (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
                 printf("usage: simrun %s\n%s\n", commands[i].usage, commands[i].summary);
                 return 0;
             }

@@ -45,7 +45,7 @@ struct pfile {
     char *tag;               /* the window's tag, or "ring" */
     char *rel;               /* path inside the run directory */
     pcap_dumper_t *d;
-    uint64_t packets, bytes;
+    uint64_t packets, bytes; /* bytes: the file's size, header included */
 };
 
 struct cif;
@@ -83,6 +83,7 @@ struct cif {
     char **ring_kept;        /* the ring's closed files, oldest first */
     size_t nkept;
     unsigned ring_seq;
+    bool ring_failed;        /* a ring file could not be started: the ring stops */
     /* Two handles deliver each its direction on its own: their packets are
      * merged in time order (held until both handles have passed them, or
      * HOLD_S old), so flows and pcaps see them as the wire did. */
@@ -100,7 +101,6 @@ struct pending {
 struct capture {
     struct cap_options o;
     char *dir, *filter;
-    const char *const *label_cols;
     struct cif *ifs;
     size_t n;
     pcap_t *dead;            /* the pcap files' header: Ethernet, nanoseconds */
@@ -167,23 +167,28 @@ pfile_open(struct capture *c, struct pfile *pf, const char *tag, const char *rel
     }
     pf->tag = xstrdup(tag);
     pf->rel = xstrdup(rel);
+    pf->bytes = 24; /* the file header: 'bytes' is the file's size */
     return 0;
 }
 
-/* Closes 'pf' and lists it in the manifest's files ('keep': false for a
- * ring file that was removed). */
+/* Closes 'pf' and lists it in the manifest's files ("complete": false when
+ * a write of it failed). */
 static void
 pfile_close(struct capture *c, struct cif *ci, struct pfile *pf)
 {
     bool ok;
+    int e;
 
     if (!pf->d) {
         return;
     }
+    errno = 0;
     ok = pcap_dump_flush(pf->d) == 0 && !ferror(pcap_dump_file(pf->d));
-    pcap_dump_close(pf->d);
+    e = errno ? errno : EIO;
+    ok = fclose(pcap_dump_file(pf->d)) == 0 && ok;
+    e = ok ? 0 : errno ? errno : e;
     if (!ok) {
-        warn(c, "cannot write '%s' (%s): the file is incomplete", pf->rel, strerror(errno));
+        warn(c, "cannot write '%s' (%s): the file is incomplete", pf->rel, strerror(e));
     }
     json_array_append_new(c->files,
                           json_pack("{s:s, s:s, s:s, s:I, s:I, s:b}", "file", pf->rel,
@@ -225,7 +230,10 @@ ring_rotate(struct capture *c, struct cif *ci)
         ci->nkept--;
     }
     rel = xasprintf("pcap/ring-%s-%04u.pcap", ci->spec.name, ci->ring_seq++);
-    pfile_open(c, &ci->ring, "ring", rel);
+    if (pfile_open(c, &ci->ring, "ring", rel) < 0) {
+        /* Said once (pfile_open warned): no new file for every packet. */
+        ci->ring_failed = true;
+    }
     free(rel);
 }
 
@@ -281,7 +289,7 @@ process(struct cif *ci, int dir, const struct pcap_pkthdr *h, const u_char *byte
     for (int i = 0; i < ci->nwin; i++) {
         pfile_write(&ci->win[i], h, bytes);
     }
-    if (c->o.ring_mb > 0) {
+    if (c->o.ring_mb > 0 && !ci->ring_failed) {
         double limit = c->o.ring_mb * 1048576.0 / c->o.ring_files;
 
         if (!ci->ring.d || (double) ci->ring.bytes + 16 + h->caplen > limit) {
@@ -1009,7 +1017,7 @@ cap_finish(struct capture *c, long k, double t_s, json_t **report, struct sr_err
     ifaces = json_array();
     for (size_t i = 0; i < c->n; i++) {
         struct cif *ci = &c->ifs[i];
-        uint64_t recv = 0, drop = 0, ifdrop = 0;
+        uint64_t drop = 0, ifdrop = 0;
 
         for (int w = 0; w < ci->nwin; w++) {
             pfile_close(c, ci, &ci->win[w]);
@@ -1017,7 +1025,6 @@ cap_finish(struct capture *c, long k, double t_s, json_t **report, struct sr_err
         ci->nwin = 0;
         pfile_close(c, ci, &ci->ring);
         for (int h = 0; h < ci->nh; h++) {
-            recv += ci->h[h].st.ps_recv;
             drop += ci->h[h].st.ps_drop;
             ifdrop += ci->h[h].st.ps_ifdrop;
         }
@@ -1027,7 +1034,6 @@ cap_finish(struct capture *c, long k, double t_s, json_t **report, struct sr_err
             ci->spec.netns_pid > 0 ? "host" : "root", "packets", (json_int_t) ci->packets,
             "bytes", (json_int_t) ci->bytes, "dropped", (json_int_t) drop, "if_dropped",
             (json_int_t) ifdrop));
-        (void) recv;
     }
     for (int t = 0; t < 2; t++) {
         struct sr_error e = { 0 };

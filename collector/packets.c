@@ -402,7 +402,6 @@ pk_table_sweep(struct pk_table *t, double now)
             /* A flow that was already going at the previous sweep and has
              * had packets since: an interim row. */
             if (t->swept && f->first < t->last_sweep && f->last >= t->last_sweep) {
-                f->reported = true;
                 t->fn(f, PK_END_ACTIVE, t->arg);
             }
             pp = &(*pp)->next;

@@ -92,7 +92,6 @@ struct pk_flow {
     uint32_t next_seq[2];                  /* highest sequence end seen per direction */
     bool seq_known[2];
     bool fin[2], rst;                      /* for the end of a TCP flow */
-    bool reported;                         /* an interim row was written */
 };
 
 /* Why a flow record is written. */

@@ -173,9 +173,14 @@ sim_capture_by_hand(const struct sim_plan *plan, struct sim_runtime *rt,
 
     for (size_t i = 0; i < nsel; i++) {
         if (!scn_capture_selector_valid(selectors[i])) {
+            /* Typed text goes back to a terminal: shown cleaned. */
+            struct sr_buf shown = SR_BUF_INIT;
+
+            sr_term_clean(&shown, selectors[i]);
             sr_error_set(err, SR_EINVAL, "'%s' is not an interface selector: give hosts, "
                          "servers, users, a host, a switch or a switch port such as c1-eth2",
-                         selectors[i]);
+                         sr_buf_cstr(&shown));
+            sr_buf_release(&shown);
             return NULL;
         }
     }

@@ -960,8 +960,15 @@ pid_t
 sim_runtime_host_pid(const struct sim_runtime *rt, const char *host)
 {
     json_t *h = json_object_get(json_object_get(rt->state, "hosts"), host);
+    pid_t pid = h ? (pid_t) json_integer_value(json_array_get(h, 0)) : 0;
 
-    return h ? (pid_t) json_integer_value(json_array_get(h, 0)) : 0;
+    /* The process that was the host, not one that took its number since
+     * (its start time as recorded when the host appeared). */
+    if (pid > 0 && sr_proc_start_time(pid) !=
+                       (unsigned long long) json_integer_value(json_array_get(h, 1))) {
+        return 0;
+    }
+    return pid;
 }
 
 const char *

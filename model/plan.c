@@ -307,8 +307,10 @@ select_ifs(const struct sim_plan *p, const char *s, struct if_list *l, char *why
 
             if (sw >= 0) {
                 add_switch_ports(l, t, sw);
+                any = true;
             } else if (h >= 0) {
                 add_if(l, t, h, -1, 0);
+                any = true;
             } else if (ld) {
                 char a[TOPO_NAME_MAX];
                 int sa, sb;
@@ -322,14 +324,15 @@ select_ifs(const struct sim_plan *p, const char *s, struct if_list *l, char *why
                     if ((lk->a == sa && lk->b == sb) || (lk->a == sb && lk->b == sa)) {
                         /* One end: each packet once. */
                         add_if(l, t, -1, lk->a, lk->a_port);
+                        any = true;
                         break;
                     }
                 }
             }
-            any = true;
+            /* A fault on the whole network ("all") adds none. */
         }
-        snprintf(why, n, "'target' selects what each fault touches, and the scenario has no "
-                         "fault");
+        snprintf(why, n, "'target' selects what each fault touches, and no fault of this "
+                         "scenario touches a switch, link or host");
         return any;
     }
     if (!dash) {

@@ -110,9 +110,10 @@ def run():
             n_td = len(sh('tcpdump', '-nn', '-r', path).stdout.splitlines())
             n_ts = len(sh('tshark', '-r', path, '-T', 'fields', '-e', 'frame.number')
                        .stdout.splitlines())
-            if not (n_td == n_ts == f['packets'] > 0):
-                bad.append((f['file'], f['packets'], n_td, n_ts))
-        check('both pcaps open with tcpdump and tshark, with the report\'s counts',
+            if not (n_td == n_ts == f['packets'] > 0 and f['bytes'] == os.path.getsize(path)):
+                bad.append((f['file'], f['packets'], n_td, n_ts, f['bytes'],
+                            os.path.getsize(path)))
+        check('both pcaps open with tcpdump and tshark, with the report\'s counts and sizes',
               len(rep['files']) == 2 and not bad, bad)
         with open(os.path.join(d, 'capture.csv'), newline='') as fh:
             crow = list(csv.DictReader(fh))
