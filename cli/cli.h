@@ -51,6 +51,33 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Parses a seed (an integer of 0 or more). */
 bool cli_parse_seed(const char *s, long long *out);
 
+/* The options of a network on a lab server, for run, up and clean:
+ * --remote ssh://USER@HOST[:PORT], --ssh-key FILE, --ssh-known-hosts FILE,
+ * --ssh-password-file FILE (getopt_long entries; their codes are above
+ * any short option's). */
+#define CLI_REMOTE_OPTIONS                                                                   \
+    { "remote", required_argument, NULL, CLI_OPT_REMOTE },                                   \
+    { "ssh-key", required_argument, NULL, CLI_OPT_SSH_KEY },                                 \
+    { "ssh-known-hosts", required_argument, NULL, CLI_OPT_SSH_KNOWN_HOSTS },                 \
+    { "ssh-password-file", required_argument, NULL, CLI_OPT_SSH_PASSWORD_FILE }
+enum { CLI_OPT_REMOTE = 1001, CLI_OPT_SSH_KEY, CLI_OPT_SSH_KNOWN_HOSTS, CLI_OPT_SSH_PASSWORD_FILE };
+#define CLI_REMOTE_USAGE                                                                     \
+    "--remote ssh://USER@HOST[:PORT] runs the network on that lab server (root, or\n"        \
+    "sudo without a password; Open vSwitch, Mininet, os-ken) and writes the run\n"           \
+    "directory here; [emulation] remote in the scenario says the same.  The\n"               \
+    "server's host key must be in ~/.ssh/known_hosts (or --ssh-known-hosts FILE).\n"        \
+    "--ssh-key FILE names the key (default: the ssh-agent, then ~/.ssh/id_*);\n"            \
+    "--ssh-password-file FILE logs in with the password on its first line instead.\n"
+
+struct sim_remote_opts;
+/* Takes option 'c' (with 'arg') if it is one of CLI_REMOTE_OPTIONS: 1 when
+ * taken, 0 when not one of them, CLI_EXIT_USAGE (printed) when wrong. */
+int cli_remote_option(const char *cmd, int c, const char *arg, struct sim_remote_opts *r);
+/* The lab server of a run: the command line's, else the scenario's
+ * [emulation] remote.  Refuses what a remote run cannot do (printed;
+ * CLI_EXIT_USAGE). */
+int cli_remote_resolve(const struct scenario *scn, struct sim_remote_opts *r);
+
 int sim_cmd_run(int argc, char **argv);
 int sim_cmd_ctl(int argc, char **argv);
 int sim_cmd_replay(int argc, char **argv);

@@ -61,7 +61,9 @@ static const struct command commands[] = {
     { "up", "up [--out DIR] [--timeout SECONDS] [--of-port N] [--rest-port N] FILE",
       "bring the network up with the embedded controller and keep it up until "
       "Ctrl-C", cmd_up, false },
-    { "clean", "clean", "remove what a run killed with SIGKILL left behind", cmd_clean, true },
+    { "clean", "clean [--remote ssh://USER@HOST[:PORT] [--ssh-key FILE] ...]",
+      "remove what a run killed with SIGKILL (or a lost connection) left behind", cmd_clean,
+      false },
     { "ctl", "ctl [--controller ryu|odl] [--url URL] [--json] switches|ports|flows|tables|links",
       "look at a controller's switches, ports, flows, tables or links", sim_cmd_ctl, false },
     { "faults", "faults", "list the fault catalogue", cmd_faults, true },
@@ -423,6 +425,11 @@ up_capture(struct up_loop *u, char **words, size_t n)
             printf("error: a capture is running; 'capture stop' first\n");
             return;
         }
+        if (sim_runtime_is_remote(u->rt)) {
+            printf("error: the network runs on a lab server; packet capture reads "
+                   "interfaces on this machine\n");
+            return;
+        }
         snprintf(tag, sizeof tag, "lab%d", u->captures + 1);
         u->cap = sim_capture_by_hand(u->plan, u->rt, (const char *const *) words + 2, n - 2, tag,
                                      &err);
@@ -514,6 +521,7 @@ static const struct option up_options[] = {
     { "collect", no_argument, NULL, 'c' },
     { "insecure-credentials", no_argument, NULL, 'I' },
     { "help", no_argument, NULL, 'h' },
+    CLI_REMOTE_OPTIONS,
     { NULL, 0, NULL, 0 },
 };
 
@@ -662,20 +670,32 @@ cmd_up(int argc, char **argv)
         case 'h':
             printf("usage: simrun up [--out DIR] [--timeout SECONDS] [--of-port N] "
                    "[--rest-port N] [--collect]\n"
-                   "                 [--insecure-credentials] FILE\n\n"
+                   "                 [--insecure-credentials] [--remote ssh://USER@HOST[:PORT]\n"
+                   "                 [--ssh-key FILE] [--ssh-known-hosts FILE]\n"
+                   "                 [--ssh-password-file FILE]] FILE\n\n"
                    "--collect writes the controller's statistics to the run directory\n"
-                   "(samples.csv, ports.csv, manifest.json) while the network is up.\n\n%s",
-                   up_help);
+                   "(samples.csv, ports.csv, manifest.json) while the network is up.\n\n%s\n%s",
+                   CLI_REMOTE_USAGE, up_help);
             return 0;
         default:
-            return cli_usage_error("up", "%s", "invalid option");
+            rc = cli_remote_option("up", c, optarg, &opts.remote);
+            if (rc == 1) {
+                rc = 0;
+                break;
+            }
+            return rc ? rc : cli_usage_error("up", "%s", "invalid option");
         }
     }
     if (optind + 1 != argc) {
         return cli_usage_error("up", "%s", "up needs exactly one scenario file");
     }
     rc = cli_load_plan(argv[optind], &ov, &scn, &plan);
+    if (rc == 0) {
+        rc = cli_remote_resolve(scn, &opts.remote);
+    }
     if (rc) {
+        sim_plan_free(plan);
+        scenario_free(scn);
         return rc;
     }
     ext = sim_external_controller(scn, &ext_cfg, &cred, &err);
@@ -728,17 +748,44 @@ out:
     return rc;
 }
 
+static const struct option clean_options[] = {
+    { "help", no_argument, NULL, 'h' },
+    CLI_REMOTE_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
 static int
 cmd_clean(int argc, char **argv)
 {
     struct sr_buf report = SR_BUF_INIT;
     struct sr_error err = { 0 };
+    struct sim_remote_opts remote = { 0 };
+    int c, rc;
 
-    (void) argv;
-    if (argc > 1) {
-        return cli_usage_error("clean", "%s", "clean takes no arguments");
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", clean_options, NULL)) != -1) {
+        if (c == 'h') {
+            printf("usage: simrun clean [--remote ssh://USER@HOST[:PORT] [--ssh-key FILE]\n"
+                   "                    [--ssh-known-hosts FILE] [--ssh-password-file FILE]]\n\n"
+                   "Removes what a run killed with SIGKILL left behind: its processes, Open\n"
+                   "vSwitch bridges, network devices and state file.  With --remote, what a\n"
+                   "run on that lab server left there (also after a lost connection), and\n"
+                   "the run directories simrun made there.  Refuses while a run is active.\n\n%s",
+                   CLI_REMOTE_USAGE);
+            return 0;
+        }
+        rc = cli_remote_option("clean", c, optarg, &remote);
+        if (rc != 1) {
+            return rc ? rc : cli_usage_error("clean", "%s", "invalid option");
+        }
     }
-    if (sim_clean(&report, &err) < 0) {
+    if (optind != argc) {
+        return cli_usage_error("clean", "%s", "clean takes no file");
+    }
+    if (!remote.url && (remote.key_file || remote.known_hosts || remote.password_file)) {
+        return cli_usage_error("clean", "%s", "--ssh-* options go with --remote");
+    }
+    if ((remote.url ? sim_clean_remote(&remote, &report, &err) : sim_clean(&report, &err)) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         sr_buf_release(&report);
         return 1;

@@ -34,13 +34,16 @@ static const struct option run_options[] = {
     { "shard", required_argument, NULL, 'k' },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
+    CLI_REMOTE_OPTIONS,
     { NULL, 0, NULL, 0 },
 };
 
 static const char run_usage[] =
     "usage: simrun [run] [--out DIR] [--seed N] [--duration D] [--timeout S]\n"
     "                    [--controller embedded|ryu|odl] [--controller-url URL]\n"
-    "                    [--of-port N] [--shard K/N] [--quiet] [--insecure-credentials] FILE\n"
+    "                    [--of-port N] [--shard K/N] [--quiet] [--insecure-credentials]\n"
+    "                    [--remote ssh://USER@HOST[:PORT] [--ssh-key FILE]\n"
+    "                     [--ssh-known-hosts FILE] [--ssh-password-file FILE]] FILE\n"
     "\n"
     "--controller and --controller-url override [controller]: with ryu or odl\n"
     "the switches connect to that controller (OpenFlow on the URL's host,\n"
@@ -55,7 +58,8 @@ static const char run_usage[] =
     "campaign.json.  Runs already complete there are skipped, so the same command\n"
     "resumes a campaign; a run that fails is recorded and the next one starts.\n"
     "--shard K/N runs the K-th of N shares of the runs (K from 1), for several\n"
-    "machines; --seed N runs only that seed.\n";
+    "machines; --seed N runs only that seed.\n"
+    "\n" CLI_REMOTE_USAGE;
 
 /* Runs the plan once and prints its summary.  Returns the exit code; sets
  * '*status' ("complete", "interrupted", "failed", or "not started"). */
@@ -67,9 +71,15 @@ run_plan(struct scenario *scn, struct sim_plan *plan, struct sim_run_opts *opts,
     struct sr_error err = { 0 };
     struct ctl_config ext_cfg;
     struct sim_credentials cred = { 0 };
+    struct sim_remote_opts cli_remote = opts->runtime.remote;
     int rc, ext;
 
     *status = "not started";
+    rc = cli_remote_resolve(scn, &opts->runtime.remote);
+    if (rc) {
+        opts->runtime.remote = cli_remote;
+        return rc;
+    }
     ext = sim_external_controller(scn, &ext_cfg, &cred, &err);
     if (ext < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
@@ -79,6 +89,7 @@ run_plan(struct scenario *scn, struct sim_plan *plan, struct sim_run_opts *opts,
     opts->runtime.external = ext ? &ext_cfg : NULL;
     rc = sim_run(plan, opts, &sum, &err);
     opts->runtime.external = NULL;
+    opts->runtime.remote = cli_remote;
     if (rc < 0 && !sum.dir) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         sim_credentials_release(&cred);
@@ -294,7 +305,11 @@ sim_cmd_run(int argc, char **argv)
             fputs(run_usage, stdout);
             return 0;
         default:
-            return cli_usage_error("run", "%s", "invalid option");
+            rc = cli_remote_option("run", c, optarg, &opts.runtime.remote);
+            if (rc == 1) {
+                break;
+            }
+            return rc ? rc : cli_usage_error("run", "%s", "invalid option");
         }
     }
     if (optind + 1 != argc) {
@@ -332,4 +347,52 @@ sim_cmd_run(int argc, char **argv)
     sim_plan_free(plan);
     scenario_free(scn);
     return rc;
+}
+
+int
+cli_remote_option(const char *cmd, int c, const char *arg, struct sim_remote_opts *r)
+{
+    struct sr_ssh_target t;
+    struct sr_error err = { 0 };
+
+    switch (c) {
+    case CLI_OPT_REMOTE:
+        if (sr_ssh_url_parse(arg, &t, &err) < 0) {
+            return cli_usage_error(cmd, "%s", err.msg);
+        }
+        r->url = arg;
+        return 1;
+    case CLI_OPT_SSH_KEY:
+        r->key_file = arg;
+        return 1;
+    case CLI_OPT_SSH_KNOWN_HOSTS:
+        r->known_hosts = arg;
+        return 1;
+    case CLI_OPT_SSH_PASSWORD_FILE:
+        r->password_file = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
+cli_remote_resolve(const struct scenario *scn, struct sim_remote_opts *r)
+{
+    if (!r->url) {
+        r->url = scn->emulation.remote;
+    }
+    if (!r->url && (r->key_file || r->known_hosts || r->password_file)) {
+        fprintf(stderr, "simrun: --ssh-key, --ssh-known-hosts and --ssh-password-file are for "
+                        "a network on a lab server (--remote, or [emulation] remote)\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (r->url && scn->capture.present) {
+        fprintf(stderr, "simrun: %s:%d:%d: packet capture reads the network's interfaces on "
+                        "this machine; a network on a lab server (%s) cannot be captured "
+                        "yet: remove [capture] or run here\n",
+                scn->path, scn->capture.line, scn->capture.col, r->url);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
 }

@@ -544,3 +544,91 @@ sr_term_clean(struct sr_buf *b, const char *s)
         sr_buf_putc(b, *p < 0x20 || *p == 0x7f ? '?' : (char) *p);
     }
 }
+
+/* ---- ssh:// addresses ---- */
+
+static bool
+plain_chars(const char *s, size_t n, const char *extra)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char) s[i];
+
+        if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9') &&
+            !strchr(extra, ch)) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+int
+sr_ssh_url_parse(const char *url, struct sr_ssh_target *t, struct sr_error *err)
+{
+    const char *p, *at, *host, *end;
+    size_t ulen, hlen;
+
+    memset(t, 0, sizeof *t);
+    t->port = 22;
+    if (strncmp(url, "ssh://", 6) != 0) {
+        return sr_error_set(err, SR_EINVAL,
+                            "a remote is written ssh://USER@HOST[:PORT], not '%.80s'", url);
+    }
+    p = url + 6;
+    at = strchr(p, '@');
+    if (!at) {
+        return sr_error_set(err, SR_EINVAL,
+                            "the remote '%.80s' names no user: write ssh://USER@HOST[:PORT]",
+                            url);
+    }
+    ulen = (size_t) (at - p);
+    if (ulen >= sizeof t->user || !plain_chars(p, ulen, "._-") || p[0] == '-') {
+        return sr_error_set(err, SR_EINVAL,
+                            "the user in the remote '%.80s' is not a plain user name "
+                            "(letters, digits, '.', '_', '-')",
+                            url);
+    }
+    memcpy(t->user, p, ulen);
+    host = at + 1;
+    if (*host == '[') {
+        end = strchr(host, ']');
+        if (!end) {
+            return sr_error_set(err, SR_EINVAL, "the remote '%.80s' has an unclosed '['", url);
+        }
+        host++;
+        hlen = (size_t) (end - host);
+        end++;
+        if (hlen >= sizeof t->host || !plain_chars(host, hlen, ":.%")) {
+            return sr_error_set(err, SR_EINVAL, "the host in the remote '%.80s' is not an "
+                                "IPv6 address", url);
+        }
+    } else {
+        hlen = strcspn(host, ":/");
+        end = host + hlen;
+        if (hlen >= sizeof t->host || !plain_chars(host, hlen, ".-") || host[0] == '-') {
+            return sr_error_set(err, SR_EINVAL,
+                                "the host in the remote '%.80s' is not a host name or "
+                                "address",
+                                url);
+        }
+    }
+    memcpy(t->host, host, hlen);
+    if (*end == ':') {
+        char *stop;
+        long port;
+
+        errno = 0;
+        port = strtol(end + 1, &stop, 10);
+        if (stop == end + 1 || errno || port < 1 || port > 65535 ||
+            (*stop && strcmp(stop, "/"))) {
+            return sr_error_set(err, SR_EINVAL, "the port in the remote '%.80s' is not a "
+                                "number from 1 to 65535", url);
+        }
+        t->port = (int) port;
+    } else if (*end && strcmp(end, "/")) {
+        return sr_error_set(err, SR_EINVAL,
+                            "the remote '%.80s' has something after its host: write "
+                            "ssh://USER@HOST[:PORT]",
+                            url);
+    }
+    return 0;
+}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "error.h"
 
 #define SR_ARRAY_SIZE(a) (sizeof (a) / sizeof (a)[0])
 
@@ -107,5 +108,15 @@ void sr_iso_time(double epoch, char *buf, size_t size);
 /* Seconds since the epoch of an ISO 8601 UTC time such as
  * "2026-12-02T16:01:11.314Z"; NAN when 's' is NULL or not one. */
 double sr_iso_epoch(const char *s);
+
+/* A lab server's address, "ssh://USER@HOST[:PORT]": USER and HOST of
+ * ordinary characters (letters, digits, '.', '_', '-'; HOST may be an
+ * [IPv6] literal), PORT 1..65535 (22 when left out). */
+struct sr_ssh_target {
+    char user[64];
+    char host[256];
+    int port;
+};
+int sr_ssh_url_parse(const char *url, struct sr_ssh_target *t, struct sr_error *err);
 
 #endif

@@ -57,6 +57,9 @@ sim_runtime_agents_start(struct sim_runtime *rt, const char *program, const char
     json_t *answer = NULL;
     int n;
 
+    if (rt->remote) {
+        return rt_remote_agents_start(rt, program, dir, err);
+    }
     rt_remove_agent_sockets();
     /* Mode 0700: only root may send the agents commands. */
     if (rt_state_dir(AGENTS_DIR, err) < 0) {
@@ -80,7 +83,24 @@ sim_runtime_agents_stop(struct sim_runtime *rt, struct sr_error *err)
     int rc = sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, &answer, err);
 
     rt_remove_agent_sockets();
+    if (rt->remote) {
+        /* Their KPI files and logs, from the lab server into the run
+         * directory, whatever the stop said. */
+        char *dir = xasprintf("%s/traffic", rt->dir);
+        struct sr_error e = { 0 };
+
+        if (rt_remote_agents_fetch(rt, dir, &e) < 0) {
+            SR_WARN("the traffic agents' files did not come back from the lab server: %s",
+                    e.msg);
+            if (rc == 0) {
+                *err = e;
+                rc = -e.code;
+            }
+        }
+        free(dir);
+    }
     if (rc < 0) {
+        json_decref(answer);
         return rc;
     }
     failed = json_object_get(answer, "failed");
@@ -110,9 +130,14 @@ sim_runtime_agent_control(struct sim_runtime *rt, const char *host, json_t *cmd,
 {
     struct sockaddr_un to = { .sun_family = AF_UNIX };
     char *text = json_dumps(cmd, JSON_COMPACT);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+    int fd, rc = 0;
 
     sr_trace(rt->trace, "agent.control", cmd);
+    if (rt->remote) {
+        free(text);
+        return rt_remote_agent_control(rt, host, cmd, err);
+    }
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     snprintf(to.sun_path, sizeof to.sun_path, "%s/%s.ctl", AGENTS_DIR, host);
     if (fd < 0 || sendto(fd, text, strlen(text), 0, (struct sockaddr *) &to, sizeof to) < 0) {
         rc = sr_error_set(err, SR_EIO, "cannot reach the traffic agent of %s (%s): %s", host,

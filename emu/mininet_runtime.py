@@ -23,7 +23,15 @@
 #   {"id": 9, "cmd": "controller", "state": "down"|"up"}
 #                 cuts every switch off from its controller (an external one,
 #                 which simrun cannot stop) and connects them again
-#   {"id": 10, "cmd": "stop"}
+#   {"id": 10, "cmd": "connected", "port": 6653}  -> {"connected": N}
+#                 TCP connections established toward that port (the
+#                 switches' OpenFlow connections to the controller)
+#   {"id": 11, "cmd": "dump_flows", "switches": ["c1"]} -> {"flows": ["..."]}
+#                 ovs-ofctl dump-flows of each switch, side by side
+#   {"id": 12, "cmd": "agent_control", "host": "u1h1", "control": DIR, "msg": {...}}
+#                 sends 'msg' to that host's agent on DIR/<host>.ctl
+#                 (these three serve a run driven from another machine)
+#   {"id": 13, "cmd": "stop"}
 #
 # End of input (simrun went away) and SIGTERM stop the network too.
 # Every answer carries "ok" and, when false, "error".  Events simrun did not
@@ -34,6 +42,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -467,8 +476,59 @@ class Runtime(object):
                                'no connection within %d s' % timeout])
         return {'failed': failed}
 
+    # For a run driven from another machine (simrun --remote), what simrun
+    # does on its own machine otherwise: counting the switches' OpenFlow
+    # connections, dumping flow tables, and a traffic agent's command.
+
+    def do_connected(self, msg):
+        """TCP connections established toward the controller's OpenFlow
+        port, from the kernel's tables (as emu/faultenv.c reads them)."""
+        port = int(msg['port'])
+        n = 0
+        for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+            try:
+                with open(table) as f:
+                    next(f, None)
+                    for line in f:
+                        field = line.split()
+                        if len(field) > 3 and field[3] == '01' and \
+                                int(field[2].rsplit(':', 1)[1], 16) == port:
+                            n += 1
+            except OSError:
+                if table.endswith('tcp'):
+                    raise
+        return {'connected': n}
+
+    def do_dump_flows(self, msg):
+        names = [str(sw) for sw in msg['switches']]
+        for name in names:
+            self.node(name)
+        procs = [subprocess.Popen(['ovs-ofctl', '-O', 'OpenFlow13', '--no-names',
+                                   'dump-flows', name], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL) for name in names]
+        outs = []
+        for name, proc in zip(names, procs):
+            out, _err = proc.communicate(timeout=15)
+            if proc.returncode != 0:
+                raise ValueError('ovs-ofctl dump-flows %s failed' % name)
+            outs.append(out.decode('utf-8', 'replace'))
+        return {'flows': outs}
+
+    def do_agent_control(self, msg):
+        name = str(msg['host'])
+        self.node(name)
+        path = os.path.join(msg['control'], name + '.ctl')
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            s.sendto(json.dumps(msg['msg']).encode(), path)
+        finally:
+            s.close()
+        return {}
+
     def serve(self):
         handlers = {'ready': lambda m: {}, 'link': self.do_link,
+                    'connected': self.do_connected, 'dump_flows': self.do_dump_flows,
+                    'agent_control': self.do_agent_control,
                     'switch': self.do_switch, 'host': self.do_host,
                     'run': self.do_run, 'spawn': self.do_spawn,
                     'tcpcheck': self.do_tcpcheck, 'agents': self.do_agents,

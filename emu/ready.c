@@ -149,8 +149,7 @@ rt_wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err)
     while (step < 3) {
         int missing;
 
-        if (!rt->external && sr_proc_exited(rt->ctl.pid, NULL)) {
-            rt->ctl.pid = -1;
+        if (!rt->external && rt_controller_exited(rt, NULL)) {
             rc = sr_error_set(err, SR_EIO, "the controller exited during start-up; see %s/controller.log",
                               rt->dir);
             break;

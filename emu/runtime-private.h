@@ -21,6 +21,10 @@
 #define SIM_DEVGROUP 21330
 
 extern const char ctl_embedded_app_py[];
+extern const char remote_helper_py[];
+extern const size_t remote_helper_py_size;
+
+struct sim_remote;
 extern const size_t ctl_embedded_app_py_size;
 
 struct sim_runtime {
@@ -43,7 +47,9 @@ struct sim_runtime {
     int lock_fd;
     double t0, ready_s;
     char run_id[160];
+    char stamp[32];           /* when the run started, UTC: in its id and folder */
     json_t *state;            /* what STATE_FILE holds */
+    struct sim_remote *remote; /* NULL: the network runs here */
 };
 
 /* The state file: what runs now, for 'simrun clean' after a SIGKILL.
@@ -61,6 +67,10 @@ int rt_state_dir(const char *path, struct sr_error *err);
  * start times, so 'clean' never signals a process that reused a PID. */
 void rt_note_hosts(struct sim_runtime *rt, json_t *host_pids);
 
+/* Whether the embedded controller ended ('*status': a wait status here,
+ * an exit status on a lab server; may be NULL) (runtime.c). */
+bool rt_controller_exited(struct sim_runtime *rt, int *status);
+
 /* Readiness (ready.c). */
 int rt_wait_ready(struct sim_runtime *rt, double deadline, struct sr_error *err);
 
@@ -75,5 +85,38 @@ int rt_agent_exit_error(struct sim_runtime *rt, const char *host, int status,
 
 /* Removes AGENTS_DIR and the sockets in it (agents.c). */
 void rt_remove_agent_sockets(void);
+/* The last 'lines' lines of a file, indented, for messages (runtime.c). */
+char *rt_log_tail(const char *path, int lines);
+
+/* A network on a lab server (remote.c).  rt_remote_open connects, checks
+ * the server (preflight) and makes the run's private directory there,
+ * choosing the OpenFlow and REST ports on the server's loopback. */
+int rt_remote_open(struct sim_runtime *rt, const struct sim_remote_opts *o, int of_port,
+                   int rest_port, struct sr_error *err);
+/* Puts the run directory's net.py and controller.py on the server and
+ * forwards a local port to the REST API there ('*local_port'). */
+int rt_remote_prepare(struct sim_runtime *rt, int *local_port, struct sr_error *err);
+int rt_remote_spawn_controller(struct sim_runtime *rt, struct sr_error *err);
+/* Stops the controller abruptly (controller_down, teardown). */
+void rt_remote_kill_controller(struct sim_runtime *rt);
+/* Whether the controller (or the Mininet script) ended; '*status' its
+ * exit status. */
+bool rt_remote_controller_exited(struct sim_runtime *rt, int *status);
+bool rt_remote_controller_running(struct sim_runtime *rt);
+int rt_remote_spawn_mininet(struct sim_runtime *rt, struct sr_error *err);
+bool rt_remote_mininet_exited(struct sim_runtime *rt, int timeout_ms, int *status);
+/* Why the connection is gone, or NULL while it holds. */
+const char *rt_remote_lost(struct sim_runtime *rt);
+/* Agents: plans and the program onto the server, the command, and their
+ * KPI files and logs back into 'dir' when they stop. */
+int rt_remote_agents_start(struct sim_runtime *rt, const char *program, const char *dir,
+                           struct sr_error *err);
+int rt_remote_agents_fetch(struct sim_runtime *rt, const char *dir, struct sr_error *err);
+int rt_remote_agent_control(struct sim_runtime *rt, const char *host, json_t *cmd,
+                            struct sr_error *err);
+/* After the network is down: fetches what is left to fetch, removes the
+ * server's run directory (kept when the connection was lost) and closes
+ * the connection. */
+void rt_remote_close(struct sim_runtime *rt);
 
 #endif

@@ -36,8 +36,8 @@
 /* ---- small helpers ---- */
 
 /* The last 'lines' lines of the file at 'path', indented, for messages. */
-static char *
-log_tail(const char *path, int lines)
+char *
+rt_log_tail(const char *path, int lines)
 {
     char *text = sr_read_file(path, NULL);
     struct sr_buf b = SR_BUF_INIT;
@@ -196,7 +196,7 @@ ensure_ovs(struct sr_error *err)
             rc = sr_run(argv, 10000, NULL, err);
         }
         if (rc != 0) {
-            char *tail = log_tail("/var/log/openvswitch/ovs-vswitchd.log", 5);
+            char *tail = rt_log_tail("/var/log/openvswitch/ovs-vswitchd.log", 5);
 
             sr_error_set(err, SR_EIO,
                          "Open vSwitch is not running and could not be started "
@@ -274,18 +274,12 @@ prepare_dir(struct sim_runtime *rt, const struct sim_runtime_opts *o, struct sr_
 {
     const struct scenario *scn = rt->plan->scn;
     struct sr_buf topo = SR_BUF_INIT;
-    char stamp[32], *path = NULL;
-    time_t now = time(NULL);
-    struct tm tm;
+    char *path = NULL;
     int rc;
 
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(rt->run_id, sizeof rt->run_id, "%s-%llu-%s-%d", scn->name,
-             (unsigned long long) scn->seed, stamp, (int) getpid());
     rt->dir = o->out_dir ? xstrdup(o->out_dir)
                          : xasprintf("runs/%s-%llu-%s", scn->name,
-                                     (unsigned long long) scn->seed, stamp);
+                                     (unsigned long long) scn->seed, rt->stamp);
     rc = sr_dir_fresh(rt->dir, err);
     if (rc == 0) {
         rc = topo_write_json(rt->plan->topo, scn->name, &topo, err);
@@ -312,6 +306,20 @@ prepare_dir(struct sim_runtime *rt, const struct sim_runtime_opts *o, struct sr_
     return rc;
 }
 
+/* The run's id, "<name>-<seed>-<UTC time>-<pid>", and its time stamp. */
+static void
+make_run_id(struct sim_runtime *rt)
+{
+    const struct scenario *scn = rt->plan->scn;
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(rt->stamp, sizeof rt->stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(rt->run_id, sizeof rt->run_id, "%s-%llu-%s-%d", scn->name,
+             (unsigned long long) scn->seed, rt->stamp, (int) getpid());
+}
+
 /* run.json: where the controller answers, for tools and for 'simrun ctl'. */
 static int
 write_run_json(struct sim_runtime *rt, struct sr_error *err)
@@ -336,6 +344,9 @@ note_pid(struct sim_runtime *rt, const char *key, pid_t pid)
 {
     char skey[64];
 
+    if (rt->remote) {
+        return; /* the process is the lab server's: its guard stops it */
+    }
     snprintf(skey, sizeof skey, "%s_start", key);
     json_object_set_new(rt->state, key, json_integer(pid));
     json_object_set_new(rt->state, skey,
@@ -367,6 +378,11 @@ spawn_controller(struct sim_runtime *rt, struct sr_error *err)
     struct sr_fd_spec null = { SR_FD_NULL, NULL }, logf = { SR_FD_FILE, logp };
     int rc = 0;
 
+    if (rt->remote) {
+        free(app);
+        free(logp);
+        return rt_remote_spawn_controller(rt, err);
+    }
     snprintf(of, sizeof of, "%d", rt->of_port);
     snprintf(envport, sizeof envport, "SIMRUN_REST_PORT=%d", rt->rest_port);
     /* Runs as root: only the app simrun wrote into the run directory. */
@@ -379,6 +395,39 @@ spawn_controller(struct sim_runtime *rt, struct sr_error *err)
     free(app);
     free(logp);
     return rc;
+}
+
+/* Whether the embedded controller ended ('*status': a wait status here,
+ * an exit status on a lab server). */
+bool
+rt_controller_exited(struct sim_runtime *rt, int *status)
+{
+    if (rt->remote) {
+        return rt_remote_controller_exited(rt, status);
+    }
+    if (rt->ctl.pid > 0 && sr_proc_exited(rt->ctl.pid, status)) {
+        rt->ctl.pid = -1;
+        return true;
+    }
+    return false;
+}
+
+/* "exited with status 3", "killed by SIGKILL", or what ended a process on
+ * a lab server. */
+static void
+describe_end(struct sim_runtime *rt, int status, char *why, size_t size)
+{
+    const char *lost = rt_remote_lost(rt);
+
+    if (lost) {
+        snprintf(why, size, "ended: %s", lost);
+    } else if (rt->remote && status > 128) {
+        snprintf(why, size, "was killed by signal %d", status - 128);
+    } else if (rt->remote) {
+        snprintf(why, size, "exited with status %d", status);
+    } else {
+        sr_proc_describe(status, why, size);
+    }
 }
 
 /* Waits until the embedded controller's REST API answers. */
@@ -397,18 +446,17 @@ wait_controller(struct sim_runtime *rt, double deadline, struct sr_error *err)
             free(dpids);
             break;
         }
-        if (sr_proc_exited(rt->ctl.pid, &status)) {
-            char why[96], *tail = log_tail(logp, 8);
+        if (rt_controller_exited(rt, &status)) {
+            char why[800], *tail = rt_log_tail(logp, 8);
 
-            sr_proc_describe(status, why, sizeof why);
-            rt->ctl.pid = -1;
+            describe_end(rt, status, why, sizeof why);
             rc = sr_error_set(err, SR_EIO, "the controller %s while starting; %s:\n%s", why,
                               logp, tail);
             free(tail);
             goto out;
         }
         if (sr_now() > deadline) {
-            char *tail = log_tail(logp, 8);
+            char *tail = rt_log_tail(logp, 8);
 
             rc = sr_error_set(err, SR_ETIMEDOUT,
                               "the controller did not answer at %s within the start-up "
@@ -503,14 +551,17 @@ read_message(struct sim_runtime *rt, double deadline, bool interruptible, json_t
 static int
 mininet_died(struct sim_runtime *rt, struct sr_error *err)
 {
-    char why[96] = "stopped answering", *logp = xasprintf("%s/mininet.log", rt->dir);
-    char *tail = log_tail(logp, 12);
+    char why[800] = "stopped answering", *logp = xasprintf("%s/mininet.log", rt->dir);
+    char *tail;
     int status;
 
-    if (rt->mn.pid > 0 && sr_proc_wait(rt->mn.pid, 3000, &status)) {
+    if (rt->remote && rt_remote_mininet_exited(rt, 3000, &status)) {
+        describe_end(rt, status, why, sizeof why);
+    } else if (rt->mn.pid > 0 && sr_proc_wait(rt->mn.pid, 3000, &status)) {
         sr_proc_describe(status, why, sizeof why);
         rt->mn.pid = -1;
     }
+    tail = rt_log_tail(logp, 12);
     sr_error_set(err, SR_EIO, "the Mininet script %s; %s:\n%s", why, logp, tail);
     free(tail);
     free(logp);
@@ -641,9 +692,13 @@ start_mininet(struct sim_runtime *rt, double deadline, struct sr_error *err)
     snprintf(probe, sizeof probe, "%d", PROBE_PORT);
     snprintf(group, sizeof group, "%d", SIM_DEVGROUP);
     /* Runs as root: only the script simrun wrote into the run directory. */
-    rc = sr_file_verify(script, rt->script.data, rt->script.len, err);
-    if (rc == 0) {
-        rc = sr_spawn(argv, NULL, pipe_spec, pipe_spec, logf, &rt->mn, err);
+    if (rt->remote) {
+        rc = rt_remote_spawn_mininet(rt, err);
+    } else {
+        rc = sr_file_verify(script, rt->script.data, rt->script.len, err);
+        if (rc == 0) {
+            rc = sr_spawn(argv, NULL, pipe_spec, pipe_spec, logf, &rt->mn, err);
+        }
     }
     free(script);
     free(logp);
@@ -678,13 +733,42 @@ start_mininet(struct sim_runtime *rt, double deadline, struct sr_error *err)
     }
 }
 
+/* The network on a lab server: the script is asked to stop (or, still
+ * building, its channel closes and the guard stops it); then the
+ * controller's channel closes, which stops it. */
+static void
+remote_down(struct sim_runtime *rt)
+{
+    double grace = 40.0 + 0.25 * (double) rt->plan->topo->nsw;
+
+    if (rt->mn.in_fd >= 0 && rt->mn_started && !rt_remote_lost(rt)) {
+        struct sr_error e = { 0 };
+
+        rt_command(rt, json_pack("{s:s}", "cmd", "stop"), 5, false, NULL, &e);
+    }
+    if (rt->mn.in_fd >= 0) {
+        close(rt->mn.in_fd);
+        rt->mn.in_fd = -1;
+    }
+    if (!rt_remote_lost(rt) && !rt_remote_mininet_exited(rt, (int) (grace * 1000), NULL)) {
+        SR_WARN("the Mininet script on the lab server did not stop in %.0f s", grace);
+    }
+    if (rt->mn.out_fd >= 0) {
+        close(rt->mn.out_fd);
+        rt->mn.out_fd = -1;
+    }
+    rt_remote_close(rt);
+}
+
 void
 sim_runtime_down(struct sim_runtime *rt)
 {
     if (!rt) {
         return;
     }
-    if (rt->mn.pid > 0 && !rt->mn_started) {
+    if (rt->remote) {
+        remote_down(rt);
+    } else if (rt->mn.pid > 0 && !rt->mn_started) {
         /* Still building (a signal or a failure cut bring-up short): it
          * reads no commands yet, but SIGTERM unwinds it through its
          * cleanup, which stops what it built so far. */
@@ -766,6 +850,7 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
     struct sim_runtime *rt = xcalloc(1, sizeof *rt);
     const struct topology *t = plan->topo;
     double timeout = o->ready_timeout_s > 0 ? o->ready_timeout_s : 60.0 + 0.5 * (double) t->nsw;
+    int rest_local = 0;
     json_t *sws;
 
     rt->plan = plan;
@@ -775,17 +860,32 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
     rt->lock_fd = -1;
     rt->ctl.pid = rt->mn.pid = -1;
     rt->ctl.in_fd = rt->ctl.out_fd = rt->mn.in_fd = rt->mn.out_fd = -1;
-    if (preflight(rt, err) < 0 || rt_take_lock(rt, err) < 0) {
-        goto fail;
-    }
+    make_run_id(rt);
     rt->state = json_pack("{s:i, s:I, s:s}", "simrun_pid", (int) getpid(), "simrun_pid_start",
                           (json_int_t) sr_proc_start_time(getpid()), "run_id", "");
-    if (!rt->external &&
+    if (o->remote.url) {
+        /* The lab server's preflight, lock and ports (emu/remote.c). */
+        if (rt->external) {
+            sr_error_set(err, SR_EINVAL, "a run on a lab server (--remote) uses the embedded "
+                         "controller there; an external controller with --remote is not "
+                         "supported");
+            goto fail;
+        }
+        if (rt_remote_open(rt, &o->remote, o->of_port, o->rest_port, err) < 0 ||
+            prepare_dir(rt, o, err) < 0 || rt_remote_prepare(rt, &rest_local, err) < 0) {
+            goto fail;
+        }
+    } else if (preflight(rt, err) < 0 || rt_take_lock(rt, err) < 0) {
+        goto fail;
+    }
+    if (!rt->remote && !rt->external &&
         ((o->of_port && check_port_free(o->of_port, "the OpenFlow", err) < 0) ||
          (o->rest_port && check_port_free(o->rest_port, "the REST", err) < 0))) {
         goto fail;
     }
-    if (rt->external) {
+    if (rt->remote) {
+        /* The ports were chosen on the server (rt_remote_open). */
+    } else if (rt->external) {
         rt->of_port = o->of_port ? o->of_port : 6653;
         rt->rest_port = 0;
     } else {
@@ -795,8 +895,8 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
             rt->rest_port = free_port(err);
         }
     }
-    if (rt->of_port < 0 || rt->rest_port < 0 || ensure_ovs(err) < 0 ||
-        check_bridges(plan, err) < 0 || prepare_dir(rt, o, err) < 0) {
+    if (!rt->remote && (rt->of_port < 0 || rt->rest_port < 0 || ensure_ovs(err) < 0 ||
+                        check_bridges(plan, err) < 0 || prepare_dir(rt, o, err) < 0)) {
         goto fail;
     }
     if (rt->external) {
@@ -808,7 +908,8 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
     } else {
         struct ctl_config cfg = { .kind = CTL_KIND_RYU, .timeout_ms = 2000, .trace = rt->trace };
 
-        rt->rest_url = xasprintf("http://127.0.0.1:%d", rt->rest_port);
+        /* On a lab server: the local end of the forwarded port. */
+        rt->rest_url = xasprintf("http://127.0.0.1:%d", rt->remote ? rest_local : rt->rest_port);
         snprintf(rt->of_ip, sizeof rt->of_ip, "127.0.0.1");
         cfg.url = rt->rest_url;
         rt->client = ctl_client_new(&cfg, err);
@@ -886,11 +987,10 @@ sim_runtime_watch(struct sim_runtime *rt, int timeout_ms, struct sr_error *err)
             *err = rt->agent_err;
             return -err->code;
         }
-        if (rt->ctl.pid > 0 && sr_proc_exited(rt->ctl.pid, &status)) {
-            char why[96];
+        if (rt_controller_exited(rt, &status)) {
+            char why[800];
 
-            sr_proc_describe(status, why, sizeof why);
-            rt->ctl.pid = -1;
+            describe_end(rt, status, why, sizeof why);
             return sr_error_set(err, SR_EIO, "the controller %s; see %s/controller.log", why,
                                 rt->dir);
         }
@@ -920,6 +1020,16 @@ sim_runtime_controller(struct sim_runtime *rt, bool up, struct sr_error *err)
         return sim_runtime_command(rt, json_pack("{s:s, s:s}", "cmd", "controller", "state",
                                                  up ? "up" : "down"),
                                    60, NULL, err);
+    }
+    if (!up && rt->remote) {
+        rt_remote_kill_controller(rt);
+        return 0;
+    }
+    if (rt->remote) {
+        if (rt_remote_controller_running(rt)) {
+            return 0;
+        }
+        return start_controller(rt, sr_now() + 30.0, err);
     }
     if (!up) {
         /* Abruptly, as a controller crashes: no goodbye to the switches. */

@@ -22,6 +22,16 @@
 struct ctl_config;
 struct sr_trace;
 
+/* A lab server that runs the network (emu/remote.c): simrun connects over
+ * SSH, puts the run's files there, runs the Mininet runtime and the
+ * controller there and reaches them through the connection. */
+struct sim_remote_opts {
+    const char *url;           /* ssh://USER@HOST[:PORT]; NULL: this machine */
+    const char *key_file;      /* NULL: the ssh-agent, then ~/.ssh/id_* */
+    const char *known_hosts;   /* NULL: ~/.ssh/known_hosts */
+    const char *password_file; /* password authentication only with it */
+};
+
 struct sim_runtime_opts {
     const char *out_dir;      /* run directory; NULL: runs/<name>-<seed>-<UTC> */
     double ready_timeout_s;   /* 0: 60 s plus 0.5 s per switch */
@@ -33,6 +43,8 @@ struct sim_runtime_opts {
     /* A protocol trace (may be NULL): every control-channel message and
      * agent command is recorded there (common/trace.h). */
     struct sr_trace *trace;
+    /* Where the network runs (url NULL: here). */
+    struct sim_remote_opts remote;
 };
 
 struct sim_runtime;
@@ -85,6 +97,17 @@ int sim_runtime_agents_stop(struct sim_runtime *rt, struct sr_error *err);
 int sim_runtime_agent_control(struct sim_runtime *rt, const char *host, json_t *cmd,
                               struct sr_error *err);
 
+/* How many OpenFlow connections the switches hold to the controller
+ * (established TCP connections toward its OpenFlow port, where the
+ * network runs). */
+int sim_runtime_connected(struct sim_runtime *rt, size_t *n, struct sr_error *err);
+/* The flow tables of 'n' switches ('ovs-ofctl dump-flows', where the
+ * network runs), one text per switch appended to outs[i]. */
+int sim_runtime_dump_flows(struct sim_runtime *rt, const char *const *sws, size_t n,
+                           struct sr_buf *outs, struct sr_error *err);
+/* Whether the network runs on a lab server. */
+bool sim_runtime_is_remote(const struct sim_runtime *rt);
+
 /* Facts about a running network. */
 const struct sim_plan *sim_runtime_plan(const struct sim_runtime *rt);
 double sim_runtime_ready_s(const struct sim_runtime *rt);
@@ -105,5 +128,9 @@ int sim_runtime_of_port(const struct sim_runtime *rt);
  * to 'report'.  Fails (touching nothing) when a live simrun owns the
  * network. */
 int sim_clean(struct sr_buf *report, struct sr_error *err);
+/* The same on a lab server: what a lost run left there (its processes,
+ * network and run directories); refuses while a run is active there. */
+int sim_clean_remote(const struct sim_remote_opts *remote, struct sr_buf *report,
+                     struct sr_error *err);
 
 #endif

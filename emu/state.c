@@ -60,9 +60,13 @@ rt_state_dir(const char *path, struct sr_error *err)
 void
 rt_save_state(struct sim_runtime *rt)
 {
-    char *text = json_dumps(rt->state, JSON_INDENT(1));
+    char *text;
     struct sr_error e = { 0 };
 
+    if (rt->remote || rt->lock_fd < 0) {
+        return; /* the network is the lab server's, or the lock is not ours */
+    }
+    text = json_dumps(rt->state, JSON_INDENT(1));
     unlink(STATE_FILE ".tmp");
     if (!text || sr_file_new(STATE_FILE ".tmp", text, strlen(text), 0600, &e) < 0 ||
         rename(STATE_FILE ".tmp", STATE_FILE) < 0) {
@@ -126,9 +130,13 @@ rt_take_lock(struct sim_runtime *rt, struct sr_error *err)
 void
 rt_note_hosts(struct sim_runtime *rt, json_t *host_pids)
 {
-    json_t *hosts = json_object(), *v;
+    json_t *hosts, *v;
     const char *key;
 
+    if (rt->remote) {
+        return; /* processes of the lab server */
+    }
+    hosts = json_object();
     json_object_foreach(host_pids, key, v) {
         pid_t pid = (pid_t) json_integer_value(v);
 

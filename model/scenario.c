@@ -1142,6 +1142,25 @@ read_sink(struct ctx *c, const struct toml_value *t, struct scn_sink *o)
     }
 }
 
+static void
+read_emulation(struct ctx *c, const struct toml_value *t, struct scn_emulation *o)
+{
+    static const char *const known[] = { "remote", NULL };
+    const struct toml_value *v;
+
+    check_keys(c, t, "[emulation]", known);
+    v = get_str(c, t, "remote", "[emulation]", &o->remote);
+    if (v) {
+        struct sr_ssh_target target;
+        struct sr_error e = { 0 };
+
+        o->remote_pos = (struct scn_pos) { v->line, v->col };
+        if (sr_ssh_url_parse(o->remote, &target, &e) < 0) {
+            scn_diag_add(c->d, v->line, v->col, "'remote' in [emulation]: %s", e.msg);
+        }
+    }
+}
+
 static const struct flt_type *
 fault_type_of(struct ctx *c, const struct toml_value *v, const char *where)
 {
@@ -1562,7 +1581,7 @@ scenario_parse(const char *path, const char *text, size_t len,
                                          "warmup", "allow_overlapping_faults",
                                          "topology", "controller", "traffic",
                                          "collector", "fault", "campaign", "diagnoser", "sink",
-                                         "capture", NULL };
+                                         "capture", "emulation", NULL };
     struct ctx c = { diags };
     struct scenario *s = xcalloc(1, sizeof *s);
     struct sr_error perr = { 0 };
@@ -1627,6 +1646,9 @@ scenario_parse(const char *path, const char *text, size_t len,
     if ((v = get_table(&c, root, "capture", "the top level"))) {
         read_capture(&c, v, &s->capture);
     }
+    if ((v = get_table(&c, root, "emulation", "the top level"))) {
+        read_emulation(&c, v, &s->emulation);
+    }
     v = toml_get(root, "fault");
     if (v && (v->type != TOML_ARRAY || (v->u.a.n && v->u.a.items[0]->type != TOML_TABLE))) {
         scn_diag_add(diags, v->line, v->col,
@@ -1688,6 +1710,7 @@ scenario_free(struct scenario *s)
     free(s->controller.password);
     free(s->controller.password_file);
     free(s->diagnoser.url);
+    free(s->emulation.remote);
     free(s->sink.kafka_brokers);
     free(s->sink.kafka_topic);
     for (size_t i = 0; i < s->capture.non; i++) {

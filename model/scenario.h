@@ -107,6 +107,12 @@ struct scn_capture {
  * the plan checks that it names something). */
 bool scn_capture_selector_valid(const char *s);
 
+/* [emulation]: where the network runs. */
+struct scn_emulation {
+    char *remote;             /* ssh://USER@HOST[:PORT] of a lab server; NULL: here */
+    struct scn_pos remote_pos;
+};
+
 /* [sink]: where records go besides the run's files. */
 struct scn_sink {
     char *kafka_brokers;      /* NULL: no Kafka */
@@ -168,6 +174,7 @@ struct scenario {
     struct scn_diagnoser diagnoser;
     struct scn_sink sink;
     struct scn_capture capture;
+    struct scn_emulation emulation;
     struct flt_spec *faults;
     size_t nfaults;
     struct scn_fault_pos *fault_pos; /* where each [[fault]] was written */
