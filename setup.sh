@@ -18,7 +18,8 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # clients the tests talk to our servers with (kcat reads the Kafka topics
 # back; Chromium opens the report headless; tcpdump and tshark judge the
 # packet captures; groff and man-db show the man page; pandas runs the
-# README's grouped-split example in the campaign test).
+# README's grouped-split example in the campaign test; the remote test runs
+# its own OpenSSH server on 127.0.0.1).
 PACKAGES="build-essential cmake pkg-config
 libigraph-dev libjansson-dev libcurl4-openssl-dev libpcap-dev libssh2-1-dev
 libcmocka-dev libssl-dev librdkafka-dev kcat python3-sklearn python3-pandas libgraphviz-dev
@@ -27,7 +28,7 @@ slurmctld slurmd slurm-client munge
 mininet openvswitch-switch python3-os-ken python3-eventlet python3-webob
 python3-routes
 ethtool iproute2 iputils-ping curl graphviz ffmpeg groff-base man-db tcpdump tshark
-python3-jsonschema clang libclang-rt-14-dev"
+python3-jsonschema clang libclang-rt-14-dev openssh-server openssh-client"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

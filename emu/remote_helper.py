@@ -8,8 +8,8 @@
 #       127.0.0.1, the machine's architecture, where simtraffic is;
 #       starts Open vSwitch when it is installed but not running.
 #   guard [--lock] [--grace S] [--signal N] [--env K=V]... -- ARGV...
-#       runs ARGV in a session of its own with this process's stdin passed
-#       to it; when stdin ends (simrun closed the channel, or the SSH
+#       runs ARGV in a session of its own with this process's stdin, stdout
+#       and stderr passed through; when stdin ends (simrun closed the channel, or the SSH
 #       connection is gone), waits up to S seconds for ARGV to end on its
 #       own, then sends it signal N (then SIGKILL).  With --lock it holds
 #       /run/simrun/lock while ARGV runs: one run owns the server's network,
@@ -149,10 +149,13 @@ def guard(args):
         key, _, value = kv.partition('=')
         env[key] = value
     argv = args.argv[1:] if args.argv[:1] == ['--'] else args.argv
-    child = subprocess.Popen(argv, stdin=subprocess.PIPE, env=env,
-                             start_new_session=True)
-    # Its stdin is ours, passed on line by line: when ours ends, so does
-    # its (and the network's life, for the Mininet script).
+    # Its output comes through this process: when the connection is gone,
+    # writing it fails here and is dropped, and the child, whose pipes stay
+    # open, puts its network away undisturbed.
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env, start_new_session=True)
+    # Its stdin is ours, passed on: when ours ends, so does its (and the
+    # network's life, for the Mininet script).
     ended = threading.Event()
 
     def pass_stdin():
@@ -171,7 +174,25 @@ def guard(args):
             pass
         ended.set()
 
+    def pass_out(src, fd):
+        broken = False
+        while True:
+            data = os.read(src.fileno(), 65536)
+            if not data:
+                break
+            if not broken:
+                try:
+                    os.write(fd, data)
+                except OSError:
+                    broken = True
+                    ended.set()
+
     threading.Thread(target=pass_stdin, daemon=True).start()
+    relays = [threading.Thread(target=pass_out, args=(child.stdout, 1)),
+              threading.Thread(target=pass_out, args=(child.stderr, 2))]
+    for t in relays:
+        t.daemon = True
+        t.start()
     signal.signal(signal.SIGTERM, lambda *_: ended.set())
     signal.signal(signal.SIGHUP, lambda *_: ended.set())
     while child.poll() is None and not ended.wait(0.2):
@@ -191,6 +212,8 @@ def guard(args):
                 except subprocess.TimeoutExpired:
                     continue
     status = child.wait()
+    for t in relays:
+        t.join(5)
     if held is not None:
         os.close(held)
     return status if status >= 0 else 128 - status

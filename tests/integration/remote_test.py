@@ -1,0 +1,296 @@
+"""A network on a lab server over SSH (simrun --remote), against Debian's
+OpenSSH server started here on 127.0.0.1 with a host key and an authorized
+key of the test's own.
+
+- An unknown and a changed host key are refused, before anything reaches
+  the server.
+- A short video_drop runs with --remote ssh://root@127.0.0.1:PORT: the run
+  directory is complete here (samples, faults, traffic KPIs fetched back,
+  the logs streamed), labels follow the fault windows, the server's run
+  directory is removed and nothing of the network is left.
+- SIGINT during the run: the run ends interrupted, nothing is left.
+- The SSH server killed during the run (listener and sessions): simrun
+  says the connection was lost, the network on the server stops itself,
+  and once the server is back 'simrun clean --remote' removes the run
+  directory the lost run left there.
+
+The server is this machine (loopback), so "nothing left" is checked here:
+no bridges, no Mininet or controller processes, no state file.
+
+sshd runs every command through root's login shell, which reads
+~/.bashrc; the test's sshd sees an empty one (a private mount namespace
+binds /dev/null over it), as a lab server's root would have, so that what
+a developer's .bashrc does (this machine's runs 'pyenv init', which can wait
+60 s on a stale lock) does not decide the test.
+
+Usage: remote_test.py SIMRUN SRCDIR"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import (check, events, label_errors, machine_clean, report, rows,
+                    video_drop_variant, windows)
+
+SIMRUN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+TMP = tempfile.mkdtemp(prefix='simrun-remote-it-')
+RUNS = os.path.expanduser('~root/.simrun/runs')
+
+
+def keygen(name):
+    path = os.path.join(TMP, name)
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', path], check=True)
+    return path
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server(object):
+    """Debian's sshd on 127.0.0.1:PORT, in the foreground (-D)."""
+
+    def __init__(self, port, hostkey, userkey):
+        self.port = port
+        self.config = os.path.join(TMP, 'sshd_config')
+        with open(os.path.join(TMP, 'authorized_keys'), 'w') as fh:
+            fh.write(open(userkey + '.pub').read())
+        os.chmod(os.path.join(TMP, 'authorized_keys'), 0o600)
+        with open(self.config, 'w') as fh:
+            fh.write('Port %d\nListenAddress 127.0.0.1\nHostKey %s\n'
+                     'AuthorizedKeysFile %s/authorized_keys\n'
+                     'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
+                     'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
+                     'PidFile %s/sshd.pid\nSubsystem sftp internal-sftp\n'
+                     % (port, hostkey, TMP, TMP))
+        os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
+        self.proc = None
+
+    def start(self):
+        bashrc = os.path.expanduser('~root/.bashrc')
+        bind = ('mount --bind /dev/null %s && ' % bashrc) if os.path.exists(bashrc) else ''
+        self.proc = subprocess.Popen(
+            ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+             bind + 'exec /usr/sbin/sshd -D -f %s -E %s/sshd.log' % (self.config, TMP)])
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), 1).close()
+                return True
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+    def descendants(self):
+        """The listener and every session process it forked."""
+        kids = {}
+        for p in os.listdir('/proc'):
+            if p.isdigit():
+                try:
+                    with open('/proc/%s/stat' % p) as fh:
+                        ppid = int(fh.read().rsplit(')', 1)[1].split()[1])
+                    kids.setdefault(ppid, []).append(int(p))
+                except (OSError, ValueError, IndexError):
+                    pass
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += [k for k in kids.get(pid, []) if self.is_sshd(k)]
+        return found
+
+    @staticmethod
+    def is_sshd(pid):
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as fh:
+                return fh.read().startswith(b'sshd')
+        except OSError:
+            return False
+
+    def kill(self):
+        """SIGKILL to the listener and its sessions, as a server that dies."""
+        for pid in self.descendants():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill()
+
+
+def scenario():
+    return video_drop_variant(SRC, TMP, 'remote', (
+        ('duration = "150s"', 'duration = "34s"'), ('warmup = "20s"', 'warmup = "8s"'),
+        ('at = "60s"', 'at = "14s"'), ('duration = "45s"', 'duration = "10s"')))
+
+
+def remote_args(port, known_hosts, key):
+    return ['--remote', 'ssh://root@127.0.0.1:%d' % port, '--ssh-key', key,
+            '--ssh-known-hosts', known_hosts]
+
+
+def runs_left():
+    return sorted(os.listdir(RUNS)) if os.path.isdir(RUNS) else []
+
+
+def wait_clean(seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if machine_clean():
+            return True
+        time.sleep(1)
+    return machine_clean()
+
+
+def start_run(args, out):
+    log = open(out + '.log', 'w')
+    return subprocess.Popen([SIMRUN, 'run', '--out', out] + args + [scenario()],
+                            stdout=log, stderr=subprocess.STDOUT, text=True), out + '.log'
+
+
+def wait_for(path, text, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if text in open(path).read():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_host_keys(port, key, hostkey, otherkey):
+    unknown = os.path.join(TMP, 'known_hosts.empty')
+    open(unknown, 'w').close()
+    changed = os.path.join(TMP, 'known_hosts.changed')
+    with open(changed, 'w') as fh:
+        fh.write('[127.0.0.1]:%d %s\n' % (port, ' '.join(open(otherkey + '.pub').read().split()[:2])))
+    before = runs_left()
+    for name, kh, want in (('unknown', unknown, 'is not in'), ('changed', changed, 'has CHANGED')):
+        res = subprocess.run([SIMRUN, 'run', '--out', os.path.join(TMP, name)] +
+                             remote_args(port, kh, key) + [scenario()],
+                             capture_output=True, text=True, timeout=120)
+        check('%s host key is refused' % ('an unknown' if name == 'unknown' else 'a changed'),
+              res.returncode == 1 and want in res.stderr and 'SHA256:' in res.stderr,
+              (res.returncode, res.stderr[-600:]))
+        check('with the %s host key nothing reaches the server' % name,
+              runs_left() == before and not os.path.exists(os.path.join(TMP, name)),
+              runs_left())
+    fp = subprocess.run(['ssh-keygen', '-l', '-f', hostkey + '.pub'], capture_output=True,
+                        text=True).stdout.split()[1]
+    check('the refusal names the key the server offered', fp in res.stderr,
+          (fp, res.stderr[-300:]))
+
+
+def test_run(port, kh, key):
+    d = os.path.join(TMP, 'run')
+    res = subprocess.run([SIMRUN, 'run', '--out', d, '--quiet'] + remote_args(port, kh, key) +
+                         [scenario()], capture_output=True, text=True, timeout=600)
+    check('the remote run completes', res.returncode == 0 and 'video_drop: complete' in res.stdout,
+          (res.returncode, res.stdout[-400:], res.stderr[-1500:]))
+    if res.returncode != 0:
+        return
+    samples = rows(d, 'samples.csv')
+    evs = events(d)
+    w = windows(evs)
+    check('the fault was injected, verified and reverted on the server',
+          [e['event'] for e in evs if e['event'] in ('inject', 'verified', 'reverted')] ==
+          ['inject', 'verified', 'reverted'], [e['event'] for e in evs])
+    check('the samples have every sweep, no gap', len(samples) >= 20 * 30 and
+          ' 0 gaps)' in res.stdout, (len(samples), res.stdout))
+    bad = label_errors(samples, w)
+    check('labels follow the fault window', not bad and any(
+        r['label'] == 'drop_service' for r in samples), bad[:5])
+    kpis = open(os.path.join(d, 'traffic.jsonl')).read().splitlines()
+    check('the traffic agents ran there and their KPIs came back',
+          len(kpis) > 100 and any('"video"' in k for k in kpis), len(kpis))
+    for name in ('controller.log', 'mininet.log'):
+        check('%s streamed into the local run directory' % name,
+              os.path.getsize(os.path.join(d, name)) > 0)
+    check('the server\'s run directory is removed', runs_left() == [], runs_left())
+    check('nothing of the network is left after the run', wait_clean(10))
+
+
+def test_sigint(port, kh, key):
+    p, log = start_run(remote_args(port, kh, key), os.path.join(TMP, 'int'))
+    started = wait_for(log, 'agents started', 180)
+    check('the interrupted run gets its traffic going first', started, open(log).read()[-800:])
+    p.send_signal(signal.SIGINT)
+    rc = p.wait(180)
+    text = open(log).read()
+    check('SIGINT ends the remote run as interrupted',
+          rc == 1 and 'video_drop: interrupted' in text, (rc, text[-800:]))
+    check('the interrupted run\'s directory is valid here',
+          os.path.exists(os.path.join(TMP, 'int', 'manifest.json')))
+    check('nothing of the network is left after SIGINT', wait_clean(10))
+    check('the server\'s run directory is removed after SIGINT', runs_left() == [],
+          runs_left())
+
+
+def test_server_killed(server, port, kh, key):
+    p, log = start_run(remote_args(port, kh, key), os.path.join(TMP, 'lost'))
+    started = wait_for(log, 'agents started', 180)
+    check('the run whose server dies gets going first', started, open(log).read()[-800:])
+    server.kill()
+    rc = p.wait(180)
+    text = open(log).read()
+    check('a killed SSH server ends the run, saying the connection was lost',
+          rc == 1 and 'was lost' in text, (rc, text[-1200:]))
+    check('the lost run\'s directory is valid here',
+          os.path.exists(os.path.join(TMP, 'lost', 'manifest.json')))
+    check('the network on the server stops itself when its connection is gone',
+          wait_clean(90), subprocess.run(['pgrep', '-af', 'mininet:|osken|net.py'],
+                                         capture_output=True, text=True).stdout[-500:])
+    check('the lost run left its run directory on the server', len(runs_left()) == 1,
+          runs_left())
+    check('the SSH server starts again', server.start())
+    res = subprocess.run([SIMRUN, 'clean'] + remote_args(port, kh, key), capture_output=True,
+                         text=True, timeout=300)
+    check('simrun clean --remote removes what the lost run left',
+          res.returncode == 0 and 'run directory' in res.stdout and runs_left() == [],
+          (res.returncode, res.stdout[-600:], res.stderr[-600:], runs_left()))
+    res = subprocess.run([SIMRUN, 'clean'] + remote_args(port, kh, key), capture_output=True,
+                         text=True, timeout=300)
+    check('a second clean --remote finds nothing', res.returncode == 0 and
+          'nothing to clean' in res.stdout, (res.returncode, res.stdout, res.stderr[-300:]))
+
+
+def main():
+    if os.geteuid() != 0:
+        print('skipped: needs root')
+        return 77
+    if not os.path.exists('/usr/sbin/sshd'):
+        print('skipped: no openssh-server (setup.sh installs it)')
+        return 77
+    if runs_left():
+        print('~root/.simrun/runs holds runs already: %s' % runs_left())
+        return 1
+    hostkey, otherkey, key = keygen('hostkey'), keygen('otherkey'), keygen('userkey')
+    port = free_port()
+    kh = os.path.join(TMP, 'known_hosts')
+    with open(kh, 'w') as fh:
+        fh.write('[127.0.0.1]:%d %s\n' % (port, ' '.join(open(hostkey + '.pub').read().split()[:2])))
+    server = Server(port, hostkey, key)
+    if not server.start():
+        print('sshd did not start: %s' % open(os.path.join(TMP, 'sshd.log')).read())
+        return 1
+    try:
+        test_host_keys(port, key, hostkey, otherkey)
+        test_run(port, kh, key)
+        test_sigint(port, kh, key)
+        test_server_killed(server, port, kh, key)
+    finally:
+        server.stop()
+    return report(TMP)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
