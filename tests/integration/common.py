@@ -5,6 +5,8 @@ import csv
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import time
 
@@ -102,3 +104,100 @@ def video_drop_variant(src, tmp, name, edits, text=None):
     with open(path, 'w') as fh:
         fh.write(text)
     return path
+
+
+class SshServer(object):
+    """Debian's sshd in the foreground (-D) on 127.0.0.1, a free port, for
+    root with a key of its own: 'hostkey', 'userkey' (private key files),
+    'known_hosts' (a file with the host key), all in 'tmp'.
+
+    sshd runs every command through root's login shell, which reads
+    ~/.bashrc; this sshd sees an empty one (a private mount namespace binds
+    /dev/null over it), as a lab server's root would have, so that what a
+    developer's .bashrc does (this machine's runs 'pyenv init', which can
+    wait 60 s on a stale lock) decides nothing."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.hostkey, self.userkey = self.keygen('hostkey'), self.keygen('userkey')
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.known_hosts = os.path.join(tmp, 'known_hosts')
+        with open(self.known_hosts, 'w') as fh:
+            fh.write('[127.0.0.1]:%d %s\n' % (self.port, ' '.join(
+                open(self.hostkey + '.pub').read().split()[:2])))
+        port, hostkey, userkey = self.port, self.hostkey, self.userkey
+        self.config = os.path.join(tmp, 'sshd_config')
+        with open(os.path.join(tmp, 'authorized_keys'), 'w') as fh:
+            fh.write(open(userkey + '.pub').read())
+        os.chmod(os.path.join(tmp, 'authorized_keys'), 0o600)
+        with open(self.config, 'w') as fh:
+            fh.write('Port %d\nListenAddress 127.0.0.1\nHostKey %s\n'
+                     'AuthorizedKeysFile %s/authorized_keys\n'
+                     'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
+                     'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
+                     'PidFile %s/sshd.pid\nSubsystem sftp internal-sftp\n'
+                     % (port, hostkey, tmp, tmp))
+        os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
+        self.proc = None
+
+    def keygen(self, name):
+        path = os.path.join(self.tmp, name)
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', path], check=True)
+        return path
+
+    def start(self):
+        bashrc = os.path.expanduser('~root/.bashrc')
+        bind = ('mount --bind /dev/null %s && ' % bashrc) if os.path.exists(bashrc) else ''
+        self.proc = subprocess.Popen(
+            ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+             bind + 'exec /usr/sbin/sshd -D -f %s -E %s/sshd.log' % (self.config, self.tmp)])
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), 1).close()
+                return True
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+    def descendants(self):
+        """The listener and every session process it forked."""
+        kids = {}
+        for p in os.listdir('/proc'):
+            if p.isdigit():
+                try:
+                    with open('/proc/%s/stat' % p) as fh:
+                        ppid = int(fh.read().rsplit(')', 1)[1].split()[1])
+                    kids.setdefault(ppid, []).append(int(p))
+                except (OSError, ValueError, IndexError):
+                    pass
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += [k for k in kids.get(pid, []) if self.is_sshd(k)]
+        return found
+
+    @staticmethod
+    def is_sshd(pid):
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as fh:
+                return fh.read().startswith(b'sshd')
+        except OSError:
+            return False
+
+    def kill(self):
+        """SIGKILL to the listener and its sessions, as a server that dies."""
+        for pid in self.descendants():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.kill()

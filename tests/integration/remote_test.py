@@ -17,115 +17,22 @@ key of the test's own.
 The server is this machine (loopback), so "nothing left" is checked here:
 no bridges, no Mininet or controller processes, no state file.
 
-sshd runs every command through root's login shell, which reads
-~/.bashrc; the test's sshd sees an empty one (a private mount namespace
-binds /dev/null over it), as a lab server's root would have, so that what
-a developer's .bashrc does (this machine's runs 'pyenv init', which can wait
-60 s on a stale lock) does not decide the test.
+The test's sshd sees an empty ~/.bashrc (see common.SshServer).
 
 Usage: remote_test.py SIMRUN SRCDIR"""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from common import (check, events, label_errors, machine_clean, report, rows,
+from common import (SshServer, check, events, label_errors, machine_clean, report, rows,
                     video_drop_variant, windows)
 
 SIMRUN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 TMP = tempfile.mkdtemp(prefix='simrun-remote-it-')
 RUNS = os.path.expanduser('~root/.simrun/runs')
-
-
-def keygen(name):
-    path = os.path.join(TMP, name)
-    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', path], check=True)
-    return path
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server(object):
-    """Debian's sshd on 127.0.0.1:PORT, in the foreground (-D)."""
-
-    def __init__(self, port, hostkey, userkey):
-        self.port = port
-        self.config = os.path.join(TMP, 'sshd_config')
-        with open(os.path.join(TMP, 'authorized_keys'), 'w') as fh:
-            fh.write(open(userkey + '.pub').read())
-        os.chmod(os.path.join(TMP, 'authorized_keys'), 0o600)
-        with open(self.config, 'w') as fh:
-            fh.write('Port %d\nListenAddress 127.0.0.1\nHostKey %s\n'
-                     'AuthorizedKeysFile %s/authorized_keys\n'
-                     'PermitRootLogin prohibit-password\nPasswordAuthentication no\n'
-                     'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n'
-                     'PidFile %s/sshd.pid\nSubsystem sftp internal-sftp\n'
-                     % (port, hostkey, TMP, TMP))
-        os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
-        self.proc = None
-
-    def start(self):
-        bashrc = os.path.expanduser('~root/.bashrc')
-        bind = ('mount --bind /dev/null %s && ' % bashrc) if os.path.exists(bashrc) else ''
-        self.proc = subprocess.Popen(
-            ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
-             bind + 'exec /usr/sbin/sshd -D -f %s -E %s/sshd.log' % (self.config, TMP)])
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                socket.create_connection(('127.0.0.1', self.port), 1).close()
-                return True
-            except OSError:
-                time.sleep(0.1)
-        return False
-
-    def descendants(self):
-        """The listener and every session process it forked."""
-        kids = {}
-        for p in os.listdir('/proc'):
-            if p.isdigit():
-                try:
-                    with open('/proc/%s/stat' % p) as fh:
-                        ppid = int(fh.read().rsplit(')', 1)[1].split()[1])
-                    kids.setdefault(ppid, []).append(int(p))
-                except (OSError, ValueError, IndexError):
-                    pass
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo += [k for k in kids.get(pid, []) if self.is_sshd(k)]
-        return found
-
-    @staticmethod
-    def is_sshd(pid):
-        try:
-            with open('/proc/%d/cmdline' % pid, 'rb') as fh:
-                return fh.read().startswith(b'sshd')
-        except OSError:
-            return False
-
-    def kill(self):
-        """SIGKILL to the listener and its sessions, as a server that dies."""
-        for pid in self.descendants():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.kill()
 
 
 def scenario():
@@ -273,12 +180,9 @@ def main():
     if runs_left():
         print('~root/.simrun/runs holds runs already: %s' % runs_left())
         return 1
-    hostkey, otherkey, key = keygen('hostkey'), keygen('otherkey'), keygen('userkey')
-    port = free_port()
-    kh = os.path.join(TMP, 'known_hosts')
-    with open(kh, 'w') as fh:
-        fh.write('[127.0.0.1]:%d %s\n' % (port, ' '.join(open(hostkey + '.pub').read().split()[:2])))
-    server = Server(port, hostkey, key)
+    server = SshServer(TMP)
+    port, hostkey, key, kh = server.port, server.hostkey, server.userkey, server.known_hosts
+    otherkey = server.keygen('otherkey')
     if not server.start():
         print('sshd did not start: %s' % open(os.path.join(TMP, 'sshd.log')).read())
         return 1
