@@ -188,3 +188,9 @@ sim_runtime_is_remote(const struct sim_runtime *rt)
 {
     return rt->remote != NULL;
 }
+
+const char *
+sim_runtime_lab_server(const struct sim_runtime *rt)
+{
+    return rt->remote ? rt_remote_name(rt) : NULL;
+}

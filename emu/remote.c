@@ -390,6 +390,12 @@ rt_remote_mininet_exited(struct sim_runtime *rt, int timeout_ms, int *status)
 }
 
 const char *
+rt_remote_name(const struct sim_runtime *rt)
+{
+    return ssh_name(rt->remote->conn);
+}
+
+const char *
 rt_remote_lost(struct sim_runtime *rt)
 {
     struct sim_remote *r = rt->remote;

@@ -945,6 +945,11 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
                                     sim_runtime_public_url(rt));
     json_object_set_new(co.manifest, "traffic", json_pack("{s:b}", "generated", 0));
     json_object_set_new(co.manifest, "ready_s", json_real(round(sum->ready_s * 10) / 10));
+    /* Where the network ran: a lab server ("USER@HOST:PORT"), or null for
+     * this machine. */
+    json_object_set_new(co.manifest, "lab_server",
+                        sim_runtime_lab_server(rt) ? json_string(sim_runtime_lab_server(rt))
+                                                   : json_null());
     sws = sim_col_switches(plan);
     x.col = x.fe.env.ctl ? col_new(&co, sws, plan->topo->nsw, faults, x.neps, ctl, err) : NULL;
     if (!x.col) {

@@ -105,6 +105,8 @@ bool rt_remote_controller_exited(struct sim_runtime *rt, int *status);
 bool rt_remote_controller_running(struct sim_runtime *rt);
 int rt_remote_spawn_mininet(struct sim_runtime *rt, struct sr_error *err);
 bool rt_remote_mininet_exited(struct sim_runtime *rt, int timeout_ms, int *status);
+/* "USER@HOST:PORT" of the lab server. */
+const char *rt_remote_name(const struct sim_runtime *rt);
 /* Why the connection is gone, or NULL while it holds. */
 const char *rt_remote_lost(struct sim_runtime *rt);
 /* Agents: plans and the program onto the server, the command, and their

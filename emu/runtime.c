@@ -325,9 +325,10 @@ static int
 write_run_json(struct sim_runtime *rt, struct sr_error *err)
 {
     char *path = xasprintf("%s/run.json", rt->dir), *text;
-    json_t *run = json_pack("{s:s, s:s, s:i, s:i, s:s}", "run_id", rt->run_id, "rest_url",
-                            rt->public_url, "of_port", rt->of_port, "rest_port", rt->rest_port,
-                            "controller", sim_runtime_controller_kind(rt));
+    json_t *run = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s?}", "run_id", rt->run_id,
+                            "rest_url", rt->public_url, "of_port", rt->of_port, "rest_port",
+                            rt->rest_port, "controller", sim_runtime_controller_kind(rt),
+                            "lab_server", sim_runtime_lab_server(rt));
     int rc;
 
     text = json_dumps(run, JSON_INDENT(1));

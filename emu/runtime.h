@@ -107,6 +107,8 @@ int sim_runtime_dump_flows(struct sim_runtime *rt, const char *const *sws, size_
                            struct sr_buf *outs, struct sr_error *err);
 /* Whether the network runs on a lab server. */
 bool sim_runtime_is_remote(const struct sim_runtime *rt);
+/* The lab server as "USER@HOST:PORT" (no credentials), or NULL. */
+const char *sim_runtime_lab_server(const struct sim_runtime *rt);
 
 /* Facts about a running network. */
 const struct sim_plan *sim_runtime_plan(const struct sim_runtime *rt);

@@ -20,6 +20,8 @@ no bridges, no Mininet or controller processes, no state file.
 The test's sshd sees an empty ~/.bashrc (see common.SshServer).
 
 Usage: remote_test.py SIMRUN SRCDIR"""
+import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -122,8 +124,60 @@ def test_run(port, kh, key):
     for name in ('controller.log', 'mininet.log'):
         check('%s streamed into the local run directory' % name,
               os.path.getsize(os.path.join(d, name)) > 0)
+    m = json.load(open(os.path.join(d, 'manifest.json')))
+    check('the manifest names the lab server', m.get('lab_server') == 'root@127.0.0.1:%d' % port,
+          m.get('lab_server'))
     check('the server\'s run directory is removed', runs_left() == [], runs_left())
     check('nothing of the network is left after the run', wait_clean(10))
+
+
+def test_refusals(port, kh, key):
+    """What the server or the options lack is said before any network is
+    built: a run already active there (its lock held), a password file
+    others may read, a password the server does not take."""
+    os.makedirs('/run/simrun', mode=0o700, exist_ok=True)
+    fd = os.open('/run/simrun/lock', os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        res = subprocess.run([SIMRUN, 'run', '--out', os.path.join(TMP, 'busy')] +
+                             remote_args(port, kh, key) + [scenario()],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(fd)
+    check('a run already active on the server is named by the preflight',
+          res.returncode == 1 and 'is not ready' in res.stderr and
+          'another simrun run owns the network' in res.stderr, (res.returncode, res.stderr[-600:]))
+    check('the refused run leaves nothing on the server', runs_left() == [] and machine_clean(),
+          runs_left())
+    pw = os.path.join(TMP, 'password')
+    with open(pw, 'w') as fh:
+        fh.write('not-the-password\n')
+    os.chmod(pw, 0o644)
+    args = ['--remote', 'ssh://root@127.0.0.1:%d' % port, '--ssh-known-hosts', kh]
+    res = subprocess.run([SIMRUN, 'run', '--ssh-password-file', pw] + args + [scenario()],
+                         capture_output=True, text=True, timeout=120)
+    check('a password file others may read is refused', res.returncode == 1 and
+          'may be read by others' in res.stderr, (res.returncode, res.stderr[-400:]))
+    os.chmod(pw, 0o600)
+    res = subprocess.run([SIMRUN, 'run', '--ssh-password-file', pw] + args + [scenario()],
+                         capture_output=True, text=True, timeout=120)
+    check('a password the server does not take is refused, and not shown',
+          res.returncode == 1 and 'refused the password' in res.stderr and
+          'not-the-password' not in res.stderr + res.stdout, (res.returncode, res.stderr[-400:]))
+
+
+def test_up(port, kh, key):
+    d = os.path.join(TMP, 'up')
+    res = subprocess.run([SIMRUN, 'up', '--out', d] + remote_args(port, kh, key) + [scenario()],
+                         input='quit\n', capture_output=True, text=True, timeout=300)
+    check('simrun up --remote brings the network up and down', res.returncode == 0 and
+          'ready in' in res.stdout, (res.returncode, res.stdout[-300:], res.stderr[-800:]))
+    run = json.load(open(os.path.join(d, 'run.json'))) if os.path.exists(
+        os.path.join(d, 'run.json')) else {}
+    check('run.json names the lab server', run.get('lab_server') == 'root@127.0.0.1:%d' % port,
+          run)
+    check('nothing is left after simrun up --remote', wait_clean(10) and runs_left() == [],
+          runs_left())
 
 
 def test_sigint(port, kh, key):
@@ -188,6 +242,8 @@ def main():
         return 1
     try:
         test_host_keys(port, key, hostkey, otherkey)
+        test_refusals(port, kh, key)
+        test_up(port, kh, key)
         test_run(port, kh, key)
         test_sigint(port, kh, key)
         test_server_killed(server, port, kh, key)
