@@ -60,6 +60,12 @@ sr_trace_text(struct sr_trace *t, const char *what, const char *text, size_t len
     }
     msg = json_loadb(text, len, 0, NULL);
     if (!msg) {
+        /* An integer above 2^63-1 (a 64-bit cookie) is beyond jansson's
+         * integers: read as a real, so the message's shape is still
+         * checked (draft 7 counts 1.7e19 as an integer). */
+        msg = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, NULL);
+    }
+    if (!msg) {
         msg = json_stringn(text, len);
     }
     sr_trace(t, what, msg);

@@ -597,7 +597,8 @@ sr_ssh_url_parse(const char *url, struct sr_ssh_target *t, struct sr_error *err)
         host++;
         hlen = (size_t) (end - host);
         end++;
-        if (hlen >= sizeof t->host || !plain_chars(host, hlen, ":.%")) {
+        if (hlen >= sizeof t->host || !plain_chars(host, hlen, ":.%") ||
+            !memchr(host, ':', hlen)) {
             return sr_error_set(err, SR_EINVAL, "the host in the remote '%.80s' is not an "
                                 "IPv6 address", url);
         }

@@ -101,8 +101,10 @@ def test_host_keys(port, key, hostkey, otherkey):
 
 def test_run(port, kh, key):
     d = os.path.join(TMP, 'run')
+    trace = os.path.join(TMP, 'trace.jsonl')
     res = subprocess.run([SIMRUN, 'run', '--out', d, '--quiet'] + remote_args(port, kh, key) +
-                         [scenario()], capture_output=True, text=True, timeout=600)
+                         [scenario()], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, SIMRUN_PROTOCOL_TRACE=trace))
     check('the remote run completes', res.returncode == 0 and 'video_drop: complete' in res.stdout,
           (res.returncode, res.stdout[-400:], res.stderr[-1500:]))
     if res.returncode != 0:
@@ -124,6 +126,11 @@ def test_run(port, kh, key):
     for name in ('controller.log', 'mininet.log'):
         check('%s streamed into the local run directory' % name,
               os.path.getsize(os.path.join(d, name)) > 0)
+    res = subprocess.run(['/usr/bin/python3', os.path.join(SRC, 'tests', 'protocols_check.py'),
+                          os.path.join(SRC, 'docs', 'protocols'), trace, d],
+                         capture_output=True, text=True)
+    check('every message of the remote run matches docs/protocols', res.returncode == 0 and
+          'mininet.request' in res.stdout, res.stdout[-1500:] + res.stderr[-500:])
     m = json.load(open(os.path.join(d, 'manifest.json')))
     check('the manifest names the lab server', m.get('lab_server') == 'root@127.0.0.1:%d' % port,
           m.get('lab_server'))
