@@ -9,6 +9,8 @@ key of the test's own.
   the logs streamed), labels follow the fault windows, the server's run
   directory is removed and nothing of the network is left.
 - SIGINT during the run: the run ends interrupted, nothing is left.
+- simrun killed with SIGKILL during the run: the network on the server
+  stops itself; 'simrun clean --remote' removes the run directory.
 - The SSH server killed during the run (listener and sessions): simrun
   says the connection was lost, the network on the server stops itself,
   and once the server is back 'simrun clean --remote' removes the run
@@ -203,6 +205,22 @@ def test_sigint(port, kh, key):
           runs_left())
 
 
+def test_simrun_killed(port, kh, key):
+    p, log = start_run(remote_args(port, kh, key), os.path.join(TMP, 'killed'))
+    started = wait_for(log, 'agents started', 180)
+    check('the run that is killed gets going first', started, open(log).read()[-800:])
+    p.send_signal(signal.SIGKILL)
+    p.wait(60)
+    check('a simrun killed with SIGKILL: the network on the server stops itself',
+          wait_clean(90), subprocess.run(['pgrep', '-af', 'mininet:|osken|net.py'],
+                                         capture_output=True, text=True).stdout[-500:])
+    res = subprocess.run([SIMRUN, 'clean'] + remote_args(port, kh, key), capture_output=True,
+                         text=True, timeout=300)
+    check('simrun clean --remote removes the killed run\'s directory there',
+          res.returncode == 0 and 'run directory' in res.stdout and runs_left() == [],
+          (res.returncode, res.stdout[-600:], res.stderr[-600:], runs_left()))
+
+
 def test_server_killed(server, port, kh, key):
     p, log = start_run(remote_args(port, kh, key), os.path.join(TMP, 'lost'))
     started = wait_for(log, 'agents started', 180)
@@ -253,6 +271,7 @@ def main():
         test_up(port, kh, key)
         test_run(port, kh, key)
         test_sigint(port, kh, key)
+        test_simrun_killed(port, kh, key)
         test_server_killed(server, port, kh, key)
     finally:
         server.stop()
