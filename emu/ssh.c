@@ -840,6 +840,37 @@ wake(struct ssh_conn *c)
 
 /* ---- connecting ---- */
 
+/* Host key types in the order OpenSSH's client prefers them, so the key
+ * offered is the one known_hosts most likely holds: only those this
+ * libssh2 supports (1.10 copies overlapping memory when it drops an
+ * unsupported one itself). */
+static void
+prefer_host_keys(LIBSSH2_SESSION *s)
+{
+    static const char *const order[] = { "ssh-ed25519", "ecdsa-sha2-nistp256",
+                                         "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                                         "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa" };
+    const char **algs = NULL;
+    struct sr_buf pref = SR_BUF_INIT;
+    int n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_HOSTKEY, &algs);
+
+    for (size_t i = 0; i < SR_ARRAY_SIZE(order); i++) {
+        for (int k = 0; k < n; k++) {
+            if (!strcmp(algs[k], order[i])) {
+                sr_buf_printf(&pref, "%s%s", pref.len ? "," : "", order[i]);
+                break;
+            }
+        }
+    }
+    if (pref.len) {
+        libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, sr_buf_cstr(&pref));
+    }
+    if (n > 0) {
+        libssh2_free(s, (void *) algs);
+    }
+    sr_buf_release(&pref);
+}
+
 struct ssh_conn *
 ssh_open(const struct sr_ssh_target *t, const struct ssh_auth *a, struct sr_error *err)
 {
@@ -869,11 +900,7 @@ ssh_open(const struct sr_ssh_target *t, const struct ssh_auth *a, struct sr_erro
         sr_error_set(err, SR_EIO, "libssh2 could not make a session");
         goto fail;
     }
-    /* Host key types in the order OpenSSH's client prefers them, so the
-     * key offered is the one known_hosts most likely holds. */
-    libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY,
-                                "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-                                "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa");
+    prefer_host_keys(c->s);
     libssh2_session_set_blocking(c->s, 1);
     libssh2_session_set_timeout(c->s, (long) (timeout * 1000));
     {
