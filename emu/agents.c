@@ -80,7 +80,9 @@ sim_runtime_agents_stop(struct sim_runtime *rt, struct sr_error *err)
 {
     json_t *answer = NULL, *failed, *v;
     const char *host;
-    int rc = sim_runtime_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, &answer, err);
+    /* Part of the end, also of an interrupted run: not cut short by the
+     * signal that ended it, so the agents flush their KPIs. */
+    int rc = rt_command(rt, json_pack("{s:s}", "cmd", "agents_stop"), 30, false, &answer, err);
 
     rt_remove_agent_sockets();
     if (rt->remote) {

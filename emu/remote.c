@@ -39,6 +39,7 @@ struct sim_remote {
     char *osken;          /* osken-manager on the server */
     char *simtraffic;     /* on the server: its own, or NULL (ours goes there) */
     char arch[64];
+    bool same_arch;       /* ours runs there */
     int of_port, rest_port;
     struct ssh_proc *mn, *ctl;
     int ctl_in;
@@ -238,11 +239,7 @@ rt_remote_open(struct sim_runtime *rt, const struct sim_remote_opts *o, int of_p
     }
     snprintf(r->arch, sizeof r->arch, "%s",
              json_string_value(json_object_get(info, "arch")) ? json_string_value(json_object_get(info, "arch")) : "?");
-    if (!r->simtraffic && (uname(&un) < 0 || strcmp(un.machine, r->arch) != 0)) {
-        SR_WARN("the lab server has no simtraffic and is a %s machine, not a %s one: the "
-                "run has no traffic unless simtraffic is installed there",
-                r->arch, uname(&un) == 0 ? un.machine : "?");
-    }
+    r->same_arch = uname(&un) == 0 && !strcmp(un.machine, r->arch);
     rt->of_port = r->of_port;
     rt->rest_port = r->rest_port;
     rc = 0;
@@ -442,6 +439,13 @@ rt_remote_agents_start(struct sim_runtime *rt, const char *program, const char *
         free(text);
         free(local);
         free(remote);
+    }
+    if (rc == 0 && !r->simtraffic && !r->same_arch) {
+        rc = sr_error_set(err, SR_ENOTFOUND,
+                          "the lab server has no simtraffic on its PATH, and this one cannot "
+                          "run there (it is a %s machine): build simrun there and install "
+                          "simtraffic (cmake --install)",
+                          r->arch);
     }
     if (rc == 0 && !r->simtraffic) {
         size_t len = 0;

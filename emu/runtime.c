@@ -862,8 +862,6 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
     rt->ctl.pid = rt->mn.pid = -1;
     rt->ctl.in_fd = rt->ctl.out_fd = rt->mn.in_fd = rt->mn.out_fd = -1;
     make_run_id(rt);
-    rt->state = json_pack("{s:i, s:I, s:s}", "simrun_pid", (int) getpid(), "simrun_pid_start",
-                          (json_int_t) sr_proc_start_time(getpid()), "run_id", "");
     if (o->remote.url) {
         /* The lab server's preflight, lock and ports (emu/remote.c). */
         if (rt->external) {
@@ -877,8 +875,12 @@ sim_runtime_up(const struct sim_plan *plan, const struct sim_runtime_opts *o,
             goto fail;
         }
     } else if (preflight(rt, err) < 0 || rt_take_lock(rt, err) < 0) {
+        /* Not ours to sweep: a refused run leaves what it found (another
+         * run's state) alone. */
         goto fail;
     }
+    rt->state = json_pack("{s:i, s:I, s:s}", "simrun_pid", (int) getpid(), "simrun_pid_start",
+                          (json_int_t) sr_proc_start_time(getpid()), "run_id", "");
     if (!rt->remote && !rt->external &&
         ((o->of_port && check_port_free(o->of_port, "the OpenFlow", err) < 0) ||
          (o->rest_port && check_port_free(o->rest_port, "the REST", err) < 0))) {

@@ -33,6 +33,9 @@
 
 /* How long one operation may wait on a silent server. */
 #define OP_TIMEOUT_S 30.0
+/* How long sent bytes may stay unacknowledged before the connection
+ * counts as lost (keep-alives go every 5 s). */
+#define USER_TIMEOUT_MS 30000u
 
 struct stream {
     LIBSSH2_CHANNEL *ch;
@@ -120,6 +123,7 @@ tcp_connect(const struct sr_ssh_target *t, double timeout_s, struct sr_error *er
     for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
         struct pollfd p;
         int one = 1, soerr = 0;
+        unsigned user_timeout = USER_TIMEOUT_MS;
         socklen_t len = sizeof soerr;
 
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
@@ -139,7 +143,12 @@ tcp_connect(const struct sr_ssh_target *t, double timeout_s, struct sr_error *er
         } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr) {
             saved = soerr ? soerr : errno;
         } else {
+            /* A server that vanishes without a word (a cable, a crash)
+             * leaves the keep-alives unacknowledged: the kernel gives up on
+             * the connection after USER_TIMEOUT_MS, and the run learns the
+             * connection is lost instead of waiting for TCP's own minutes. */
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
             continue; /* connected */
         }
         close(fd);

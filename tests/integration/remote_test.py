@@ -175,6 +175,38 @@ def test_refusals(port, kh, key):
           'not-the-password' not in res.stderr + res.stdout, (res.returncode, res.stderr[-400:]))
 
 
+def test_agent_and_defaults(port, kh, key):
+    """No --ssh-* option: the key from the running ssh-agent, the host key
+    from ~/.ssh/known_hosts (HOME is a folder of the test's, with no key
+    file in it)."""
+    home = os.path.join(TMP, 'home')
+    os.makedirs(os.path.join(home, '.ssh'), mode=0o700)
+    with open(os.path.join(home, '.ssh', 'known_hosts'), 'w') as fh:
+        fh.write(open(kh).read())
+    sock = os.path.join(TMP, 'agent.sock')
+    agent = subprocess.Popen(['ssh-agent', '-D', '-a', sock], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while not os.path.exists(sock) and time.time() < deadline:
+            time.sleep(0.05)
+        env = dict(os.environ, HOME=home, SSH_AUTH_SOCK=sock)
+        added = subprocess.run(['ssh-add', key], env=env, capture_output=True, text=True)
+        res = subprocess.run([SIMRUN, 'clean', '--remote', 'ssh://root@127.0.0.1:%d' % port],
+                             env=env, capture_output=True, text=True, timeout=120)
+        check('the ssh-agent\'s key and ~/.ssh/known_hosts are used by default',
+              added.returncode == 0 and res.returncode == 0 and 'nothing to clean' in res.stdout,
+              (added.stderr, res.returncode, res.stdout, res.stderr[-400:]))
+        env.pop('SSH_AUTH_SOCK')
+        res = subprocess.run([SIMRUN, 'clean', '--remote', 'ssh://root@127.0.0.1:%d' % port],
+                             env=env, capture_output=True, text=True, timeout=120)
+        check('without an agent or a key, the refusal says what was tried',
+              res.returncode == 1 and 'refused every way simrun has' in res.stderr and
+              '--ssh-key' in res.stderr, (res.returncode, res.stderr[-400:]))
+    finally:
+        agent.kill()
+        agent.wait()
+
+
 def test_up(port, kh, key):
     d = os.path.join(TMP, 'up')
     res = subprocess.run([SIMRUN, 'up', '--out', d] + remote_args(port, kh, key) + [scenario()],
@@ -193,13 +225,15 @@ def test_sigint(port, kh, key):
     p, log = start_run(remote_args(port, kh, key), os.path.join(TMP, 'int'))
     started = wait_for(log, 'agents started', 180)
     check('the interrupted run gets its traffic going first', started, open(log).read()[-800:])
+    time.sleep(5)  # the agents have records to flush
     p.send_signal(signal.SIGINT)
     rc = p.wait(180)
     text = open(log).read()
     check('SIGINT ends the remote run as interrupted',
           rc == 1 and 'video_drop: interrupted' in text, (rc, text[-800:]))
-    check('the interrupted run\'s directory is valid here',
-          os.path.exists(os.path.join(TMP, 'int', 'manifest.json')))
+    check('the interrupted run\'s directory is valid here, its traffic KPIs fetched back',
+          os.path.exists(os.path.join(TMP, 'int', 'manifest.json')) and
+          os.path.getsize(os.path.join(TMP, 'int', 'traffic.jsonl')) > 0)
     check('nothing of the network is left after SIGINT', wait_clean(10))
     check('the server\'s run directory is removed after SIGINT', runs_left() == [],
           runs_left())
@@ -268,6 +302,7 @@ def main():
     try:
         test_host_keys(port, key, hostkey, otherkey)
         test_refusals(port, kh, key)
+        test_agent_and_defaults(port, kh, key)
         test_up(port, kh, key)
         test_run(port, kh, key)
         test_sigint(port, kh, key)
