@@ -594,9 +594,13 @@ sim_clean_remote(const struct sim_remote_opts *o, struct sr_buf *report, struct 
         } else {
             sr_buf_append(report, out.data ? out.data : "", out.len);
         }
+        struct sr_error e = { 0 };
+
         sr_buf_printf(&rm, "rm -f -- ");
         ssh_quote(&rm, helper);
-        ssh_run(r->conn, sr_buf_cstr(&rm), NULL, NULL, NULL, 30, err);
+        if (ssh_run(r->conn, sr_buf_cstr(&rm), NULL, NULL, NULL, 30, &e) != 0) {
+            SR_WARN("could not remove %s on the lab server", helper);
+        }
     }
     free(cmd);
     free(helper);
