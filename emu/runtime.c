@@ -375,13 +375,18 @@ spawn_controller(struct sim_runtime *rt, struct sr_error *err)
                            "--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", of,
                            "--observe-links", "--noinstall-lldp-flow", "--default-log-level",
                            "20", app, NULL };
-    const char *env[] = { envport, "SIMRUN_REST_HOST=127.0.0.1", NULL };
+    /* bench/ asks for the controller's cProfile with SIMRUN_CONTROLLER_PROFILE
+     * (an absolute path); nothing else of simrun's environment is passed. */
+    const char *prof = getenv("SIMRUN_CONTROLLER_PROFILE");
+    char *envprof = prof && prof[0] == '/' ? xasprintf("SIMRUN_CONTROLLER_PROFILE=%s", prof) : NULL;
+    const char *env[] = { envport, "SIMRUN_REST_HOST=127.0.0.1", envprof, NULL };
     struct sr_fd_spec null = { SR_FD_NULL, NULL }, logf = { SR_FD_FILE, logp };
     int rc = 0;
 
     if (rt->remote) {
         free(app);
         free(logp);
+        free(envprof);
         return rt_remote_spawn_controller(rt, err);
     }
     snprintf(of, sizeof of, "%d", rt->of_port);
@@ -395,6 +400,7 @@ spawn_controller(struct sim_runtime *rt, struct sr_error *err)
     }
     free(app);
     free(logp);
+    free(envprof);
     return rc;
 }
 
