@@ -108,6 +108,7 @@ pk_dissect(const uint8_t *frame, size_t caplen, uint32_t wirelen, struct pk_pack
         p->sport = be16(frame + l4);
         p->dport = be16(frame + l4 + 2);
         p->seq = be32(frame + l4 + 4);
+        p->ack = be32(frame + l4 + 8);
         p->tcp_flags = frame[l4 + 13] & 0x3f;
         p->ports = true;
         p->payload = total >= ihl + doff && doff >= 20 ? (uint32_t) (total - ihl - doff) : 0;
@@ -372,11 +373,19 @@ pk_table_add(struct pk_table *t, double time, int dir, const struct pk_packet *p
         }
         if (p->tcp_flags & PK_FIN) {
             f->fin[d] = true;
+            f->fin_end[d] = p->seq + p->payload + 1;
+        }
+        /* A FIN is acknowledged by the other side's ACK past it.  Only
+         * then is the connection over: a FIN sent again because its ACK
+         * was lost, and that ACK, still belong to it. */
+        if ((p->tcp_flags & PK_ACK) && f->fin[!d] &&
+            (int32_t) (p->ack - f->fin_end[!d]) >= 0) {
+            f->fin_acked[!d] = true;
         }
         if (p->tcp_flags & PK_RST) {
             f->rst = true;
         }
-        if (f->rst || (f->fin[0] && f->fin[1] && !(p->tcp_flags & PK_FIN))) {
+        if (f->rst || (f->fin_acked[0] && f->fin_acked[1])) {
             /* Ended: by a reset, or by the ACK of the second FIN. */
             t->fn(f, f->rst ? PK_END_RST : PK_END_FIN, t->arg);
             find(t, p, &d, &slot);

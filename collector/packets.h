@@ -48,6 +48,7 @@ struct pk_packet {
     bool ports;               /* TCP or UDP header present */
     uint8_t tcp_flags;
     uint32_t seq;             /* TCP sequence number */
+    uint32_t ack;             /* TCP acknowledgment number */
     uint32_t payload;         /* transport payload bytes (from the IP length) */
     enum pk_service service;
 };
@@ -92,6 +93,8 @@ struct pk_flow {
     uint32_t next_seq[2];                  /* highest sequence end seen per direction */
     bool seq_known[2];
     bool fin[2], rst;                      /* for the end of a TCP flow */
+    uint32_t fin_end[2];                   /* sequence number just past each FIN */
+    bool fin_acked[2];                     /* each FIN acknowledged by the other side */
 };
 
 /* Why a flow record is written. */
@@ -109,7 +112,8 @@ void pk_table_free(struct pk_table *t);
 
 /* Adds packet 'p' seen at time 't' ('dir': 0 rx, 1 tx of the interface) to
  * the table and to 'counts' (may be NULL).  Flows of IPv4 packets only;
- * a TCP flow ends (and is reported) after a FIN each way, or a RST. */
+ * a TCP flow ends (and is reported) when the FIN of each side has been
+ * acknowledged by the other, or at a RST. */
 void pk_table_add(struct pk_table *t, double time, int dir, const struct pk_packet *p,
                   struct pk_counts *counts);
 

@@ -19,7 +19,9 @@ Checks, with Debian's tcpdump and tshark as the judges:
     1 % per interface;
   * pflows.csv's web page fetches agree with 'tshark -z conv,tcp' on the
     same pcap: packets each way exactly, bytes each way exactly (tshark's
-    per-stream frame lengths) and within its rounding of the table.
+    per-stream frame lengths) and within its rounding of the table; a
+    fetch is one row (its FIN and ACK sent again stay in it) but for a
+    rare FIN that crossed the last ACK, at most 1 % of them.
 Exit 77 without root."""
 import collections
 import json
@@ -208,8 +210,18 @@ def main():
     check('capture.csv counts agree with the pcaps within 1 %', not off, off)
 
     # pflows.csv against tshark -z conv,tcp, web fetches on the servers.
-    flows = [r for r in rows(d, 'pflows.csv') if r['service'] == 'web' and r['end'] == 'fin']
-    compared, differ = 0, []
+    every = rows(d, 'pflows.csv')
+    flows = [r for r in every if r['service'] == 'web' and r['end'] == 'fin']
+    # A connection's packets after its fin row (a FIN sent again that
+    # crossed the last ACK) make a row of their own on the same 4-tuple:
+    # tshark's conversation holds them too, so they are added; how often
+    # that happens is checked on its own.
+    tails = collections.defaultdict(list)
+    for r in every:
+        if r['end'] in ('fin', 'rst', 'idle', 'close') and r['protocol'] == '6':
+            tails[(r['interface'], frozenset(('%s:%s' % (r['src_ip'], r['src_port']),
+                                              '%s:%s' % (r['dst_ip'], r['dst_port']))))].append(r)
+    compared, differ, tailed = 0, [], []
     for name in sorted(servers):
         path = os.path.join(d, 'pcap', 'f1-%s.pcap' % name)
         rc, out = tshark(path, '-T', 'fields', '-e', 'frame.time_epoch')
@@ -240,8 +252,18 @@ def main():
             # c: frames b->a, bytes b->a, frames a->b, bytes a->b (a on the left).
             f_fwd, b_fwd, f_bwd, b_bwd = (c[0], c[1], c[2], c[3]) if flip else \
                 (c[2], c[3], c[0], c[1])
-            mine = (int(r['fwd_packets']), int(r['fwd_bytes']), int(r['bwd_packets']),
-                    int(r['bwd_bytes']))
+            mine = [int(r['fwd_packets']), int(r['fwd_bytes']), int(r['bwd_packets']),
+                    int(r['bwd_bytes'])]
+            fin_end = float(r['start_s']) + float(r['duration_s'])
+            for o in tails[(name, frozenset((fwd, bwd)))]:
+                if o is r or float(o['start_s']) < fin_end:
+                    continue
+                tailed.append((name, fwd, bwd))
+                same = '%s:%s' % (o['src_ip'], o['src_port']) == fwd
+                mine[0 if same else 2] += int(o['fwd_packets'])
+                mine[1 if same else 3] += int(o['fwd_bytes'])
+                mine[2 if same else 0] += int(o['bwd_packets'])
+                mine[3 if same else 1] += int(o['bwd_bytes'])
             ok = (mine[0] == f_fwd and mine[2] == f_bwd and
                   b_fwd[0] <= mine[1] <= b_fwd[1] and b_bwd[0] <= mine[3] <= b_bwd[1] and
                   mine[1] == exact[(fwd, bwd)] and mine[3] == exact[(bwd, fwd)])
@@ -250,6 +272,8 @@ def main():
                 differ.append((name, fwd, bwd, mine, c, exact[(fwd, bwd)], exact[(bwd, fwd)]))
     check('pflows.csv web fetches agree with tshark -z conv,tcp (packets and bytes each way)',
           compared >= 3 and not differ, (compared, differ[:3]))
+    check('a fetch ends in one pflows.csv row but for a rare FIN that crossed the last ACK '
+          '(at most 1 %% of %d)' % compared, len(tailed) <= 0.01 * compared, tailed[:5])
     page(d, names, files)
     by_hand()
     return report(TMP)

@@ -79,6 +79,16 @@ ip_frame(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dpo
     return f;
 }
 
+/* 'f' (a TCP frame of ip_frame) acknowledging 'ack'. */
+static struct frame
+acking(struct frame f, uint32_t ack)
+{
+    size_t l4 = 14 + 20 + (f.b[12] == 0x81 && f.b[13] == 0x00 ? 4 : 0);
+
+    put32(f.b + l4 + 8, ack);
+    return f;
+}
+
 static struct pk_packet
 dissect(const struct frame *f)
 {
@@ -229,10 +239,13 @@ test_flow_of_a_page_fetch(void **state)
     add(t, 10.5, 0, ip_frame(6, server, 80, client, 40000, PK_ACK, 5001, 1000, false), &c);
     add(t, 10.6, 0, ip_frame(6, server, 80, client, 40000, PK_ACK | PK_PSH, 6001, 500, false), &c);
     add(t, 10.7, 1, ip_frame(6, client, 40000, server, 80, PK_ACK | PK_FIN, 1101, 0, false), &c);
-    add(t, 10.8, 0, ip_frame(6, server, 80, client, 40000, PK_ACK | PK_FIN, 6501, 0, false), &c);
+    add(t, 10.8, 0,
+        acking(ip_frame(6, server, 80, client, 40000, PK_ACK | PK_FIN, 6501, 0, false), 1102),
+        &c);
     assert_int_equal(s.n, 0);
     assert_int_equal(pk_table_size(t), 1);
-    add(t, 10.9, 1, ip_frame(6, client, 40000, server, 80, PK_ACK, 1102, 0, false), &c);
+    add(t, 10.9, 1, acking(ip_frame(6, client, 40000, server, 80, PK_ACK, 1102, 0, false), 6502),
+        &c);
     assert_int_equal(s.n, 1);
     assert_int_equal(pk_table_size(t), 0);
 
@@ -287,6 +300,63 @@ test_flow_of_a_page_fetch(void **state)
                            "10.1.0.1,40000,10.0.1.1,80,6,web,10.000000,0.900000,fin,5,4,370,"
                            "1716,100,1500,"));
     sr_buf_release(&b);
+    pk_table_free(t);
+}
+
+/* A close whose second FIN is lost on its way (seen on a busy machine, at
+ * the server's interface): the client's FIN, the server's FIN acking it,
+ * the client's FIN again (it missed the server's), the server's ACK of it
+ * -- which is not the ACK of the second FIN --, the server's FIN again and
+ * at last the client's ACK of it.  One flow, ended by that last ACK; before
+ * it, the flow goes on, and the two packets after the server's ACK are not
+ * a flow of their own. */
+static void
+test_flow_ends_when_both_fins_are_acknowledged(void **state)
+{
+    struct seen s = { 0 };
+    struct pk_table *t = pk_table_new(60, remember, &s);
+
+    (void) state;
+    add(t, 1.0, 0, acking(ip_frame(6, client, 54930, server, 80, PK_ACK, 78, 0, false), 27731),
+        NULL);
+    add(t, 16.30, 0,
+        acking(ip_frame(6, client, 54930, server, 80, PK_ACK | PK_FIN, 78, 0, false), 27731),
+        NULL);
+    add(t, 16.31, 1,
+        acking(ip_frame(6, server, 80, client, 54930, PK_ACK | PK_FIN, 27731, 0, false), 79),
+        NULL);
+    add(t, 16.50, 0,
+        acking(ip_frame(6, client, 54930, server, 80, PK_ACK | PK_FIN, 78, 0, false), 27731),
+        NULL);
+    add(t, 16.51, 1, acking(ip_frame(6, server, 80, client, 54930, PK_ACK, 27732, 0, false), 79),
+        NULL);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(pk_table_size(t), 1);
+    add(t, 16.52, 1,
+        acking(ip_frame(6, server, 80, client, 54930, PK_ACK | PK_FIN, 27731, 0, false), 79),
+        NULL);
+    assert_int_equal(s.n, 0);
+    add(t, 16.53, 0, acking(ip_frame(6, client, 54930, server, 80, PK_ACK, 79, 0, false), 27732),
+        NULL);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(pk_table_size(t), 0);
+    assert_int_equal(s.why[0], PK_END_FIN);
+    assert_int_equal(s.flows[0].packets[0], 4);
+    assert_int_equal(s.flows[0].packets[1], 3);
+    /* The FINs sent again are retransmissions, one each way. */
+    assert_int_equal(s.flows[0].retransmissions[0], 1);
+    assert_int_equal(s.flows[0].retransmissions[1], 1);
+    /* A FIN each way but no ACK of the second: not over until idle. */
+    add(t, 20.0, 0, acking(ip_frame(6, client, 41000, server, 80, PK_ACK | PK_FIN, 5, 0, false), 9),
+        NULL);
+    add(t, 20.1, 1, acking(ip_frame(6, server, 80, client, 41000, PK_ACK | PK_FIN, 9, 0, false), 6),
+        NULL);
+    add(t, 20.2, 0, acking(ip_frame(6, client, 41000, server, 80, PK_ACK, 6, 0, false), 9), NULL);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(pk_table_size(t), 1);
+    add(t, 20.3, 0, acking(ip_frame(6, client, 41000, server, 80, PK_ACK, 6, 0, false), 10), NULL);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.why[1], PK_END_FIN);
     pk_table_free(t);
 }
 
@@ -410,6 +480,7 @@ main(void)
         cmocka_unit_test(test_dissect_classifies_by_port_and_ethertype),
         cmocka_unit_test(test_dissect_survives_short_frames),
         cmocka_unit_test(test_flow_of_a_page_fetch),
+        cmocka_unit_test(test_flow_ends_when_both_fins_are_acknowledged),
         cmocka_unit_test(test_retransmissions_and_resets),
         cmocka_unit_test(test_sweeps_report_long_flows_and_end_idle_ones),
         cmocka_unit_test(test_many_flows),
