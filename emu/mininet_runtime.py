@@ -286,6 +286,8 @@ class Runtime(object):
             if role == 'server':
                 self.listeners.append(self.net[name].popen(
                     [sys.executable, '-c', LISTENER, str(self.args.probe_port)]))
+        if self.args.hosts_file:
+            write_hosts_file(self.args.hosts_file, self.net.hosts)
         self.send({'event': 'started',
                    'switches': len(TOPOLOGY['switches']),
                    'hosts': len(TOPOLOGY['hosts']),
@@ -593,6 +595,34 @@ class Runtime(object):
             host.terminate()
 
 
+def proc_start(pid):
+    """A process's start time (clock ticks after boot), which tells it from
+    a later process with its PID; None when it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as fh:
+            return int(fh.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def write_hosts_file(path, hosts):
+    """{host: {"pid", "start", "netns", "interfaces"}} into 'path' (written
+    whole, then renamed): what tells the host's network namespace from any
+    other once its shell is gone."""
+    tmp = path + '.tmp'
+    out = {}
+    for h in hosts:
+        try:
+            netns = os.readlink('/proc/%d/ns/net' % h.pid)
+        except OSError:
+            netns = None
+        out[h.name] = {'pid': h.pid, 'start': proc_start(h.pid), 'netns': netns,
+                       'interfaces': [i.name for i in h.intfList() if i.name != 'lo']}
+    with open(tmp, 'w') as fh:
+        json.dump(out, fh)
+    os.rename(tmp, path)
+
+
 def main():
     parser = argparse.ArgumentParser(description='simrun Mininet runtime')
     parser.add_argument('--controller-ip', default='127.0.0.1')
@@ -601,6 +631,8 @@ def main():
     parser.add_argument('--run-id', default='manual')
     parser.add_argument('--probe-port', type=int, default=7)
     parser.add_argument('--devgroup', type=int, default=21330)
+    parser.add_argument('--hosts-file', help='where to write each host\'s PID and start '
+                        'time (on a lab server: what \'simrun clean --remote\' stops)')
     args = parser.parse_args()
     # SIGTERM unwinds through the finally below, which stops the network.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -31,6 +31,9 @@
 #include "util.h"
 
 #define HELPER "simrun_remote.py"
+/* The Mininet script writes its hosts' PIDs here: what 'simrun clean
+ * --remote' stops when a run was lost with its network up. */
+#define HOSTS_FILE "hosts.json"
 
 struct sim_remote {
     struct ssh_conn *conn;
@@ -354,13 +357,14 @@ rt_remote_spawn_mininet(struct sim_runtime *rt, struct sr_error *err)
     char port[16], probe[16], group[16], size[24];
     char *script = xasprintf("%s/" MN_SCRIPT, r->dir);
     char *helper = xasprintf("%s/" HELPER, r->dir), *cmd;
+    char *hosts = xasprintf("%s/" HOSTS_FILE, r->dir);
     /* The guard holds the server's simrun lock while the script runs; when
      * the channel closes it gives the script a second to stop on its own
      * (end of input), then SIGTERM, which unwinds it through its cleanup. */
     const char *words[] = { "guard", "--lock", "--grace", "1", "--size", size, "--", PYTHON,
                             script, "--controller-ip", "127.0.0.1", "--controller-port", port,
                             "--run-id", rt->run_id, "--probe-port", probe, "--devgroup", group,
-                            NULL };
+                            "--hosts-file", hosts, NULL };
     int logfd = open_log(rt, "mininet.log", err);
 
     snprintf(port, sizeof port, "%d", r->of_port);
@@ -374,6 +378,7 @@ rt_remote_spawn_mininet(struct sim_runtime *rt, struct sr_error *err)
     }
     free(cmd);
     free(helper);
+    free(hosts);
     free(script);
     return r->mn ? 0 : -err->code;
 }

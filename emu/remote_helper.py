@@ -15,7 +15,8 @@
 #       /run/simrun/lock while ARGV runs: one run owns the server's network,
 #       as on a machine where simrun runs itself.
 #   clean --base DIR
-#       removes what a lost run left: its processes, the hosts' namespaces,
+#       removes what a lost run left: its processes, the processes in its
+#       hosts' namespaces (from the hosts.json its Mininet script wrote),
 #       tagged Open vSwitch bridges, the run's network devices, and the run
 #       directories under DIR; prints one line per thing removed.
 #
@@ -226,6 +227,31 @@ def netns(pid):
         return None
 
 
+def proc_start(pid):
+    """A process's start time (clock ticks after boot), None when gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as fh:
+            return int(fh.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def is_host(pid, host):
+    """Whether process 'pid', in the namespace 'host' (of hosts.json)
+    names, is in that host: its shell still running (same PID and start
+    time), or the namespace still holding the host's interfaces (a
+    namespace number is reused once its namespace is gone)."""
+    if pid == host.get('pid') and proc_start(pid) == host.get('start'):
+        return True
+    try:
+        with open('/proc/%d/net/dev' % pid) as fh:
+            names = set(line.split(':')[0].strip() for line in fh.readlines()[2:])
+    except OSError:
+        return False
+    wanted = host.get('interfaces') or []
+    return bool(wanted) and all(i in names for i in wanted)
+
+
 def cmdline(pid):
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as f:
@@ -240,7 +266,7 @@ def clean(args):
         print('busy: a simrun run owns the network on the lab server')
         return 75
     me = os.getpid()
-    root_ns = netns(1)
+    root_ns = netns(os.getpid())
     pids = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != me]
     base = args.base.rstrip('/') + '/'
     # The run's processes (the controller, the Mininet script, the agents
@@ -253,21 +279,29 @@ def clean(args):
             print('process %d (%s)' % (p, cmdline(p)[:60].strip() or 'gone'))
         except OSError:
             pass
+    # The hosts' namespaces, from what each run's Mininet script wrote into
+    # its directory -- never another Mininet's on this server.
     spaces = {}
-    for p in pids:
-        ns = netns(p)
-        if ns and ns != root_ns and 'mininet:' in cmdline(p):
-            spaces[ns] = cmdline(p).split('mininet:')[-1].split()[0]
-    for ns, name in sorted(spaces.items()):
+    for path in run_dirs(args.base, args.keep):
+        try:
+            with open(os.path.join(path, 'hosts.json')) as fh:
+                hosts = json.load(fh)
+        except (OSError, ValueError):
+            continue
+        for name, host in sorted(hosts.items()):
+            if isinstance(host, dict) and host.get('netns') and host['netns'] != root_ns:
+                spaces[host['netns']] = (name, host)
+    for ns, (name, host) in sorted(spaces.items()):
         n = 0
         for p in pids:
-            if netns(p) == ns:
+            if netns(p) == ns and is_host(p, host):
                 try:
                     os.kill(p, signal.SIGKILL)
                     n += 1
                 except OSError:
                     pass
-        print('host %s (%d process%s)' % (name, n, '' if n == 1 else 'es'))
+        if n:
+            print('host %s (%d process%s)' % (name, n, '' if n == 1 else 'es'))
     if shutil.which('ovs-vsctl'):
         listed = subprocess.run(['ovs-vsctl', '--timeout=10', '--format=csv', '--data=bare',
                                  '--no-headings', '--columns=name,external_ids', 'list',
@@ -286,15 +320,22 @@ def clean(args):
         if run_quiet(['ip', 'link', 'del', 'group', str(DEVGROUP)]) == 0:
             print('%d network devices of group %d' % (len(shown.strip().splitlines()),
                                                        DEVGROUP))
-    if os.path.isdir(args.base):
-        for name in sorted(os.listdir(args.base)):
-            path = os.path.join(args.base, name)
-            if os.path.isdir(path) and not os.path.islink(path) and \
-                    os.path.realpath(path) != os.path.realpath(args.keep or '/nonexistent'):
-                shutil.rmtree(path, ignore_errors=True)
-                print('run directory %s' % path)
+    for path in run_dirs(args.base, args.keep):
+        shutil.rmtree(path, ignore_errors=True)
+        print('run directory %s' % path)
     os.close(fd)
     return 0
+
+
+def run_dirs(base, keep):
+    """The run directories under 'base' but 'keep' (this clean's own)."""
+    if not os.path.isdir(base):
+        return []
+    keep = os.path.realpath(keep or '/nonexistent')
+    return [os.path.join(base, name) for name in sorted(os.listdir(base))
+            if os.path.isdir(os.path.join(base, name)) and
+            not os.path.islink(os.path.join(base, name)) and
+            os.path.realpath(os.path.join(base, name)) != keep]
 
 
 def main():

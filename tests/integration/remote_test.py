@@ -11,6 +11,12 @@ key of the test's own.
 - SIGINT during the run: the run ends interrupted, nothing is left.
 - simrun killed with SIGKILL during the run: the network on the server
   stops itself; 'simrun clean --remote' removes the run directory.
+- A run whose Mininet script dies with its network up (simrun frozen, the
+  script and its guard on the server SIGKILLed, then simrun killed): the
+  bridges, devices and a process started in a host stay; 'simrun clean
+  --remote' removes them (the hosts from the PIDs the script wrote down),
+  and leaves alone a process of another Mininet (a 'mininet:' process in a
+  namespace of its own).
 - The SSH server killed during the run (listener and sessions): simrun
   says the connection was lost, the network on the server stops itself,
   and once the server is back 'simrun clean --remote' removes the run
@@ -255,6 +261,65 @@ def test_simrun_killed(port, kh, key):
           (res.returncode, res.stdout[-600:], res.stderr[-600:], runs_left()))
 
 
+def test_network_left_behind(port, kh, key):
+    p, log = start_run(remote_args(port, kh, key), os.path.join(TMP, 'orphan'))
+    started = wait_for(log, 'agents started', 180)
+    check('the run whose network is left behind gets going first', started,
+          open(log).read()[-800:])
+    # A process that hangs on in a host's namespace (the hosts' shells end
+    # with their script: their terminal closes): one started there now.
+    hosts = {}
+    for run in runs_left():
+        try:
+            with open(os.path.join(RUNS, run, 'hosts.json')) as fh:
+                hosts = json.load(fh)
+        except (OSError, ValueError):
+            pass
+    check('the Mininet script wrote its hosts\' PIDs into the run directory on the server',
+          len(hosts) >= 2 and all(isinstance(v['pid'], int) and v['interfaces']
+                                  for v in hosts.values()), hosts)
+    name = sorted(hosts)[0] if hosts else None
+    stray = subprocess.Popen(['nsenter', '-t', str(hosts[name]['pid']), '-n', '--', 'sleep',
+                              '600'], start_new_session=True) if name else None
+    # Frozen, simrun cannot act on the script's end; the guard and the
+    # script are killed before they can take the network down.
+    p.send_signal(signal.SIGSTOP)
+    subprocess.run(['pkill', '-KILL', '-f', '/.simrun/runs/.*/net.py'])
+    subprocess.run(['pkill', '-KILL', '-f', 'simrun_remote.py guard --lock'])
+    p.send_signal(signal.SIGKILL)
+    p.wait(60)
+    time.sleep(3)
+    bridges = subprocess.run(['ovs-vsctl', 'list-br'], capture_output=True, text=True).stdout
+    check('with its script killed, the run\'s bridges and a process in a host stay on the '
+          'server', bridges.strip() != '' and stray is not None and stray.poll() is None,
+          (bridges, stray and stray.returncode))
+    decoy = subprocess.Popen(['unshare', '-n', 'bash', '-c',
+                              'exec -a "bash --norc -is mininet:decoy" sleep 600'])
+    try:
+        time.sleep(0.5)
+        res = subprocess.run([SIMRUN, 'clean'] + remote_args(port, kh, key),
+                             capture_output=True, text=True, timeout=300)
+        hosts = [line for line in res.stdout.splitlines() if 'host ' in line]
+        ended = stray is not None and stray.wait(10) is not None
+        check('simrun clean --remote stops what lives in the hosts the script wrote down, '
+              'and removes the bridges, devices and run directory',
+              res.returncode == 0 and ended and ('host %s (' % name) in res.stdout and
+              'decoy' not in res.stdout and 'Open vSwitch bridge' in res.stdout and
+              runs_left() == [],
+              (res.returncode, res.stdout[-800:], res.stderr[-600:], runs_left()))
+        check('simrun clean --remote leaves another Mininet\'s process alone',
+              decoy.poll() is None, decoy.returncode)
+    finally:
+        decoy.kill()
+        decoy.wait()
+        if stray is not None and stray.poll() is None:
+            stray.kill()
+            stray.wait()
+    check('nothing of the network is left after clean --remote', wait_clean(30),
+          subprocess.run(['pgrep', '-af', 'mininet:|osken|net.py'], capture_output=True,
+                         text=True).stdout[-500:])
+
+
 def test_server_killed(server, port, kh, key):
     p, log = start_run(remote_args(port, kh, key), os.path.join(TMP, 'lost'))
     started = wait_for(log, 'agents started', 180)
@@ -307,6 +372,7 @@ def main():
         test_run(port, kh, key)
         test_sigint(port, kh, key)
         test_simrun_killed(port, kh, key)
+        test_network_left_behind(port, kh, key)
         test_server_killed(server, port, kh, key)
     finally:
         server.stop()
