@@ -127,7 +127,7 @@ for mp_type, payload, name in (
     if name == 'flow':
         quick, slow = kept.body.flows(), [ctl.flow_entry(s) for s in full.body]
     else:
-        quick, slow = kept.body.tables(), ctl.RestApi._used_tables([full])
+        quick, slow = ctl.RestApi._used_tables([kept]), ctl.RestApi._used_tables([full])
         if [t['table_id'] for t in quick] != [0, 1, 2]:
             slow = 'tables 0, 1, 2 in use'
     if quick != slow:
