@@ -170,6 +170,93 @@ print_traffic(const struct sim_plan *p, FILE *out)
     }
 }
 
+/* The embedded controller's applications as drawn for this run. */
+static void
+print_apps(const struct sim_plan *p, FILE *out)
+{
+    const struct sim_apps *a = &p->apps;
+    const struct scn_controller *c = &p->scn->controller;
+    char ip[32];
+
+    if (!a->embedded) {
+        return;
+    }
+    if (a->forwarding == SCN_FWD_LEARNING) {
+        fprintf(out, "  forwarding    learning (reactive: flows on in-port + source + destination "
+                     "MAC as packets arrive), idle time-out %d s, hard %d s on %.0f %% of "
+                     "flows",
+                a->idle_s, a->hard_s, 100.0 * a->hard_share);
+    } else {
+        fprintf(out, "  forwarding    proactive (a flow per host on every switch, shortest "
+                     "paths)");
+    }
+    fprintf(out, "%s; cookie 0x%016llx, priority %u\n",
+            c->forwarding != (1u << a->forwarding) ? " (drawn for this run)" : "",
+            (unsigned long long) a->cookie[0], a->priority[0]);
+    for (int k = 0; k < SCN_POLICY_N; k++) {
+        if (!(a->policy & (1u << k))) {
+            continue;
+        }
+        fprintf(out, "  %-13s ", scn_policy_name((enum scn_policy) k));
+        switch ((enum scn_policy) k) {
+        case SCN_POLICY_ACL:
+            fprintf(out, "TCP");
+            for (size_t i = 0; i < a->nblocked; i++) {
+                fprintf(out, "%s %d", i ? "," : "", a->blocked[i]);
+            }
+            topo_format_ip(a->quarantine_net, ip, sizeof ip);
+            fprintf(out, " dropped at access switches, %s/24 quarantined", ip);
+            if (a->p2p_blocked_net) {
+                fprintf(out, ", p2p blocked in access network %d", a->p2p_blocked_net);
+            }
+            break;
+        case SCN_POLICY_LLDP_EDGE:
+            fprintf(out, "LLDP dropped on host-facing ports");
+            break;
+        case SCN_POLICY_GUEST_METER:
+            if (a->guest_net) {
+                fprintf(out, "access network %d is for guests: each host metered to %lld kbit/s",
+                        a->guest_net, (long long) a->guest_kbps);
+            } else {
+                fprintf(out, "no access network to meter");
+            }
+            break;
+        case SCN_POLICY_DEC_TTL:
+            fprintf(out, "TTL decremented toward servers at the datacenters' core switches");
+            break;
+        case SCN_POLICY_ADMISSION:
+            fprintf(out, "a user host admitted every %d s by a rule with a %d s hard time-out",
+                    a->admit_every_s, a->admit_hard_s);
+            break;
+        default:
+            break;
+        }
+        fprintf(out, "; cookie 0x%016llx, priority %u\n", (unsigned long long) a->cookie[1 + k],
+                a->priority[1 + k]);
+    }
+    if (c->changes_per_h > 0) {
+        fprintf(out, "  changes       %zu operator change%s (%.3g an hour)%s\n", a->nchanges,
+                a->nchanges == 1 ? "" : "s", c->changes_per_h, a->nchanges ? ":" : "");
+    }
+    for (size_t i = 0; i < a->nchanges; i++) {
+        const struct sim_change *ch = &a->changes[i];
+        char at[32];
+
+        scn_format_duration(ch->at_ms, at, sizeof at);
+        fprintf(out, "    %-11s %s", at, sim_change_kind_name(ch->kind));
+        if (ch->kind == SIM_CHANGE_ACL_BLOCK || ch->kind == SIM_CHANGE_ACL_UNBLOCK) {
+            fprintf(out, " TCP %d", ch->port);
+        } else if (ch->kind == SIM_CHANGE_DRAIN || ch->kind == SIM_CHANGE_UNDRAIN) {
+            const struct topo_link *l = &p->topo->link[ch->link];
+
+            fprintf(out, " %s-%s", p->topo->sw[l->a].name, p->topo->sw[l->b].name);
+        } else if (ch->kind == SIM_CHANGE_METER) {
+            fprintf(out, " %lld kbit/s", (long long) ch->rate_kbps);
+        }
+        fputc('\n', out);
+    }
+}
+
 static void
 print_params(const struct flt_episode *e, struct sr_buf *b)
 {
@@ -281,6 +368,7 @@ sim_plan_print(const struct sim_plan *p, FILE *out)
     if (s->controller.kind == SCN_CTL_EMBEDDED) {
         fprintf(out, "controller      embedded (os-ken app started by simrun, Ryu REST "
                      "API)\n");
+        print_apps(p, out);
     } else {
         fprintf(out, "controller      %s at %s%s\n", scn_controller_kind_name(s->controller.kind),
                 s->controller.url,

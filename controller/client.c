@@ -625,6 +625,37 @@ ctl_client_sweep(struct ctl_client *c, const uint64_t *dpids, size_t n, unsigned
     return failed;
 }
 
+int
+ctl_client_operator(struct ctl_client *c, json_t *change, json_t **answer, struct sr_error *err)
+{
+    struct sr_buf resp = SR_BUF_INIT;
+    char *url = xasprintf("%s/simrun/v1/operator", c->base);
+    char *text = json_dumps(change, JSON_COMPACT);
+    json_t *got = NULL;
+    int rc;
+
+    sr_trace(c->trace, "controller.operator", change);
+    rc = request(c, "POST", url, text, &resp, err);
+    if (rc == 0) {
+        sr_trace_text(c->trace, "controller.operator_answer", resp.data ? resp.data : "",
+                      resp.len);
+        got = json_loads(sr_buf_cstr(&resp), 0, NULL);
+        if (!json_is_object(got)) {
+            rc = sr_error_set(err, SR_EIO, "POST %s: not a JSON object: %.200s", url,
+                              sr_buf_cstr(&resp));
+        }
+    }
+    if (rc == 0 && answer) {
+        *answer = got;
+        got = NULL;
+    }
+    json_decref(got);
+    sr_buf_release(&resp);
+    free(text);
+    free(url);
+    return rc;
+}
+
 /* All of them in one request (the embedded controller's extension). */
 static int
 batch_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds, const struct ctl_flow_mod *mods,

@@ -162,6 +162,13 @@ int ctl_client_flows(struct ctl_client *c, const enum ctl_flow_cmd *cmds,
 int ctl_client_meter(struct ctl_client *c, bool add, uint64_t dpid, uint32_t meter_id,
                      uint32_t rate_kbps, struct sr_error *err);
 
+/* An operator's change to the embedded controller's applications
+ * (POST /simrun/v1/operator, docs/protocols/controller-extensions.schema.json;
+ * 'change' is borrowed).  On success '*answer' (may be NULL) gets the
+ * controller's answer, a new reference. */
+int ctl_client_operator(struct ctl_client *c, json_t *change, json_t **answer,
+                        struct sr_error *err);
+
 /* ---- parsers, separate from the transport for unit tests ---- */
 
 /* Ryu: /stats/port/<dpid>, /stats/portdesc/<dpid>, /stats/table/<dpid>,

@@ -20,6 +20,15 @@
 #    known destination means the switch lacks its flow: it is reinstalled,
 #    as a reactive controller would (so some faults heal themselves).
 #  * a table-miss entry sends everything else to the controller.
+#  * applications (controller.json beside this file, written by simrun from
+#    the scenario's seed; docs/protocols/controller-apps.md): forwarding is
+#    'proactive' (the per-host flows above) or 'learning' (reactive, as
+#    Ryu's simple_switch_13 and ONOS's fwd: a packet-in installs a flow on
+#    in-port + source + destination MAC with idle and some hard time-outs);
+#    policy applications a campus runs beside it (ACL drops, LLDP dropped
+#    on host ports, meters on guest hosts, dec-TTL at the datacenters'
+#    gateways, temporary admission rules), each with its own cookie and
+#    priority; an operator's changes arrive on POST /simrun/v1/operator.
 #  * REST: the Ryu ofctl_rest API (same paths, same JSON shapes, built with
 #    os-ken's own ofctl_v1_3) plus /v1.0/topology/{switches,links,hosts},
 #    on 127.0.0.1 only, like Ryu without authentication.
@@ -37,6 +46,7 @@
 import json
 import logging
 import os
+import random
 import socket
 import struct
 
@@ -72,6 +82,40 @@ CTRL_MAC = '02:00:00:00:00:fe'        # never a host; answers come to us
 BROADCAST = 'ff:ff:ff:ff:ff:ff'
 
 LOG = logging.getLogger('simrun.controller')
+APPS_FILE = 'controller.json'
+GUEST_METER_ID = 900                  # the rate_limit fault's are episode ids
+
+
+def load_apps(path):
+    """The applications simrun drew for this run (apps.h sim_apps_json),
+    or proactive forwarding alone when there is no file (osken-manager run
+    by hand)."""
+    try:
+        with open(path) as f:
+            apps = json.load(f)
+    except FileNotFoundError:
+        apps = {}
+    if not isinstance(apps, dict):
+        raise ValueError('%s: not a JSON object' % path)
+    fwd = apps.get('forwarding') or {}
+    app = fwd.get('app') or {}
+    out = {'learning': fwd.get('kind') == 'learning',
+           'idle': int(fwd.get('idle_timeout', 0)), 'hard': int(fwd.get('hard_timeout', 0)),
+           'hard_share': float(fwd.get('hard_share', 0.0)),
+           'cookie': int(app.get('cookie', hex(COOKIE_SIMRUN)), 16),
+           'priority': int(app.get('priority', PRIO_HOST)),
+           'policy': {}, 'seed': int(apps.get('seed', 0)),
+           'switches': {}, 'hosts': {}}
+    for name, pol in (apps.get('policy') or {}).items():
+        pol = dict(pol)
+        pol['cookie'] = int(pol['cookie'], 16)
+        pol['priority'] = int(pol['priority'])
+        out['policy'][name] = pol
+    for dpid, sw in (apps.get('switches') or {}).items():
+        out['switches'][int(dpid)] = sw
+    for mac, h in (apps.get('hosts') or {}).items():
+        out['hosts'][mac.lower()] = h
+    return out
 
 
 class Host(object):
@@ -122,7 +166,21 @@ class SimrunController(app_manager.OSKenApp):
         self.pending = {}        # ip -> [(dpid, port, requester mac, ip)]
         self.rest_port = int(os.environ.get('SIMRUN_REST_PORT', '8080'))
         self.rest_host = os.environ.get('SIMRUN_REST_HOST', '127.0.0.1')
+        self.apps = load_apps(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           APPS_FILE))
+        self.learning = self.apps['learning']
+        self.fwd_cookie, self.fwd_prio = self.apps['cookie'], self.apps['priority']
+        self.policy = self.apps['policy']
+        self.rng = random.Random(self.apps['seed'])
+        self.drained = set()     # (dpid, port) ends of links paths avoid
+        self.blocked = set(self.policy.get('acl', {}).get('blocked_tcp', []))
+        self.guest_kbps = self.policy.get('guest_meter', {}).get('rate_kbps', 0)
+        self.edge_done = set()   # (dpid, port) whose host has its policy rules
+        LOG.info('forwarding %s, policy %s', 'learning' if self.learning else 'proactive',
+                 ', '.join(sorted(self.policy)) or 'none')
         hub.spawn(self._serve_rest)
+        if 'admission' in self.policy:
+            hub.spawn(self._admit_loop)
         hub.spawn(self._keep_lldp_going)
         if os.environ.get('SIMRUN_CONTROLLER_PROFILE'):
             hub.spawn(self._profile, os.environ['SIMRUN_CONTROLLER_PROFILE'])
@@ -157,13 +215,164 @@ class SimrunController(app_manager.OSKenApp):
 
     # ---- OpenFlow helpers ----
 
-    def _flow(self, dp, priority, match, actions, cmd=None, cookie=0):
+    def _flow(self, dp, priority, match, actions, cmd=None, cookie=0, idle=0, hard=0,
+              meter=None):
         ofp, parser = dp.ofproto, dp.ofproto_parser
         inst = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions)]
+        if meter is not None:
+            inst.insert(0, parser.OFPInstructionMeter(meter))
         dp.send_msg(parser.OFPFlowMod(
             datapath=dp, cookie=cookie, priority=priority, match=match,
-            instructions=inst,
+            instructions=inst, idle_timeout=idle, hard_timeout=hard,
             command=ofp.OFPFC_ADD if cmd is None else cmd))
+
+    def _flush_cookie(self, cookie, dpids=None):
+        """Deletes every flow of one application (its cookie)."""
+        for dpid, dp in list(self.dpset.dps.items()):
+            if dpids is not None and dpid not in dpids:
+                continue
+            ofp, parser = dp.ofproto, dp.ofproto_parser
+            dp.send_msg(parser.OFPFlowMod(
+                datapath=dp, command=ofp.OFPFC_DELETE, table_id=0, cookie=cookie,
+                cookie_mask=0xffffffffffffffff, out_port=ofp.OFPP_ANY,
+                out_group=ofp.OFPG_ANY, match=parser.OFPMatch()))
+
+    # ---- policy applications ----
+
+    def _switch_role(self, dpid):
+        return self.apps['switches'].get(dpid, {})
+
+    def _is_access(self, dpid):
+        return self._switch_role(dpid).get('role') in ('access', 'gateway')
+
+    def _acl_port(self, dp, port, cmd=None):
+        """A drop rule for one blocked TCP port (acl)."""
+        acl, parser = self.policy['acl'], dp.ofproto_parser
+        match = parser.OFPMatch(eth_type=ether_types.ETH_TYPE_IP, ip_proto=6, tcp_dst=port)
+        if cmd is None:
+            self._flow(dp, acl['priority'], match, [], cookie=acl['cookie'])
+        else:
+            dp.send_msg(parser.OFPFlowMod(
+                datapath=dp, priority=acl['priority'], match=match, cookie=acl['cookie'],
+                cookie_mask=0xffffffffffffffff, command=cmd,
+                out_port=dp.ofproto.OFPP_ANY, out_group=dp.ofproto.OFPG_ANY))
+
+    def _guest_meter(self, dp, cmd):
+        ofp, parser = dp.ofproto, dp.ofproto_parser
+        dp.send_msg(parser.OFPMeterMod(
+            datapath=dp, command=cmd, flags=ofp.OFPMF_KBPS, meter_id=GUEST_METER_ID,
+            bands=[parser.OFPMeterBandDrop(rate=int(self.guest_kbps), burst_size=0)]))
+
+    def _switch_policy(self, dp):
+        """The rules a policy application puts on a switch as it connects."""
+        role, parser = self._switch_role(dp.id), dp.ofproto_parser
+        acl = self.policy.get('acl')
+        if acl and self._is_access(dp.id):
+            for port in sorted(self.blocked):
+                self._acl_port(dp, port)
+            net = acl['quarantine'].split('/')[0]
+            self._flow(dp, acl['priority'],
+                       parser.OFPMatch(eth_type=ether_types.ETH_TYPE_IP,
+                                       ipv4_src=(net, '255.255.255.0')),
+                       [], cookie=acl['cookie'])
+            if acl.get('p2p_blocked_net') and role.get('net') == acl['p2p_blocked_net']:
+                self._flow(dp, acl['priority'],
+                           parser.OFPMatch(eth_type=ether_types.ETH_TYPE_IP, ip_proto=6,
+                                           tcp_dst=int(acl['p2p_port'])),
+                           [], cookie=acl['cookie'])
+        guest = self.policy.get('guest_meter')
+        if guest and guest.get('guest_net') and self._is_access(dp.id) and \
+                role.get('net') == guest['guest_net']:
+            self._guest_meter(dp, dp.ofproto.OFPMC_ADD)
+
+    def _host_policy(self, h):
+        """The rules a policy application puts beside a host it learned:
+        LLDP dropped on its port, its guest meter, dec-TTL toward a
+        server."""
+        dp = self.dpset.get(h.dpid)
+        if dp is None or (h.dpid, h.port) in self.edge_done or not self.policy:
+            return
+        self.edge_done.add((h.dpid, h.port))
+        parser = dp.ofproto_parser
+        info = self.apps['hosts'].get(h.mac, {})
+        lldp = self.policy.get('lldp_edge')
+        if lldp:
+            self._flow(dp, lldp['priority'],
+                       parser.OFPMatch(in_port=h.port, eth_type=ether_types.ETH_TYPE_LLDP),
+                       [], cookie=lldp['cookie'])
+        guest = self.policy.get('guest_meter')
+        if guest and info.get('role') == 'user' and info.get('net') == guest.get('guest_net'):
+            self._flow(dp, guest['priority'], parser.OFPMatch(eth_dst=h.mac),
+                       [parser.OFPActionOutput(h.port)], cookie=guest['cookie'],
+                       meter=GUEST_METER_ID)
+        dec = self.policy.get('dec_ttl')
+        if dec and info.get('role') == 'server':
+            self._flow(dp, dec['priority'],
+                       parser.OFPMatch(eth_type=ether_types.ETH_TYPE_IP, eth_dst=h.mac),
+                       [parser.OFPActionDecNwTtl(), parser.OFPActionOutput(h.port)],
+                       cookie=dec['cookie'])
+
+    def _admit_loop(self):
+        """admission: now and then a user host is admitted to a server by
+        a rule of its own on its switch, which its hard time-out ends."""
+        adm = self.policy['admission']
+        while True:
+            hub.sleep(float(adm['every_s']))
+            users = sorted(m for m, h in self.hosts.items()
+                           if self.apps['hosts'].get(m, {}).get('role') == 'user')
+            servers = sorted(m for m, h in self.hosts.items()
+                             if self.apps['hosts'].get(m, {}).get('role') == 'server')
+            if not users or not servers:
+                continue
+            u, srv = self.hosts[self.rng.choice(users)], self.hosts[self.rng.choice(servers)]
+            dp = self.dpset.get(u.dpid)
+            port = srv.port if srv.dpid == u.dpid else self._next_hops(srv.dpid).get(u.dpid)
+            if dp is None or port is None:
+                continue
+            parser = dp.ofproto_parser
+            self._flow(dp, adm['priority'],
+                       parser.OFPMatch(in_port=u.port, eth_src=u.mac, eth_dst=srv.mac),
+                       [parser.OFPActionOutput(port)], cookie=adm['cookie'],
+                       hard=int(adm['hard_timeout']))
+
+    def operator(self, change):
+        """An operator's change (POST /simrun/v1/operator); returns what
+        was done."""
+        kind = change.get('change')
+        acl = self.policy.get('acl')
+        if kind in ('acl_block', 'acl_unblock'):
+            if not acl:
+                raise HttpError(409, 'no acl application in this run')
+            port = int(change['tcp_dst'])
+            if not 0 < port < 65536:
+                raise HttpError(400, 'tcp_dst %d out of range' % port)
+            block = kind == 'acl_block'
+            (self.blocked.add if block else self.blocked.discard)(port)
+            n = 0
+            for dpid, dp in list(self.dpset.dps.items()):
+                if self._is_access(dpid):
+                    self._acl_port(dp, port, None if block else dp.ofproto.OFPFC_DELETE_STRICT)
+                    n += 1
+            return {'switches': n}
+        if kind in ('drain_link', 'undrain_link'):
+            ends = [(int(change[k]['dpid']), int(change[k]['port'])) for k in ('a', 'b')]
+            for end in ends:
+                (self.drained.add if kind == 'drain_link' else self.drained.discard)(end)
+            self._sync()
+            return {'drained': len(self.drained) // 2}
+        if kind == 'meter_rate':
+            guest = self.policy.get('guest_meter')
+            if not guest or not guest.get('guest_net'):
+                raise HttpError(409, 'no guest_meter application in this run')
+            self.guest_kbps = int(change['rate_kbps'])
+            n = 0
+            for dpid, dp in list(self.dpset.dps.items()):
+                if self._is_access(dpid) and \
+                        self._switch_role(dpid).get('net') == guest['guest_net']:
+                    self._guest_meter(dp, dp.ofproto.OFPMC_MODIFY)
+                    n += 1
+            return {'switches': n}
+        raise HttpError(400, 'unknown change %r' % kind)
 
     def _delete_strict(self, dp, priority, match):
         ofp, parser = dp.ofproto, dp.ofproto_parser
@@ -199,6 +408,8 @@ class SimrunController(app_manager.OSKenApp):
                    cookie=COOKIE_SIMRUN)
         self.installed[dp.id] = {}
         self.bcast.pop(dp.id, None)
+        self.edge_done = set(e for e in self.edge_done if e[0] != dp.id)
+        self._switch_policy(dp)
         LOG.info('switch %016x connected', dp.id)
 
     # ---- topology ----
@@ -282,7 +493,9 @@ class SimrunController(app_manager.OSKenApp):
         """For every switch that can reach 'root', the port it sends out
         of towards 'root' (breadth first, ties to the lowest DPID)."""
         incoming = {}
-        for (s, sp), (d, _dp) in self.links.items():
+        for (s, sp), (d, dport) in self.links.items():
+            if (s, sp) in self.drained or (d, dport) in self.drained:
+                continue
             incoming.setdefault(d, []).append((s, sp))
         hops, frontier = {}, [root]
         seen = {root}
@@ -324,39 +537,52 @@ class SimrunController(app_manager.OSKenApp):
         """Installs the flows for one host on every switch at once, so that
         traffic to it does not wait for the next full resync."""
         h = self.hosts[mac]
+        self._host_policy(h)
+        if self.learning:
+            return
         hops = self._next_hops(h.dpid)
         for dpid, dp in self.dpset.dps.items():
             port = h.port if h.dpid == dpid else hops.get(dpid)
             have = self.installed.setdefault(dpid, {})
             parser = dp.ofproto_parser
             if port is not None and have.get(mac) != port:
-                self._flow(dp, PRIO_HOST, parser.OFPMatch(eth_dst=mac),
-                           [parser.OFPActionOutput(port)], cookie=COOKIE_SIMRUN)
+                self._flow(dp, self.fwd_prio, parser.OFPMatch(eth_dst=mac),
+                           [parser.OFPActionOutput(port)], cookie=self.fwd_cookie)
                 have[mac] = port
             elif port is None and mac in have:
-                self._delete_strict(dp, PRIO_HOST, parser.OFPMatch(eth_dst=mac))
+                self._delete_strict(dp, self.fwd_prio, parser.OFPMatch(eth_dst=mac))
                 del have[mac]
 
     def _sync(self):
         """Brings every switch's host and broadcast flows in line with the
         known topology and hosts."""
-        hops = {mac: self._next_hops(h.dpid) for mac, h in self.hosts.items()}
+        hops = {} if self.learning else \
+            {mac: self._next_hops(h.dpid) for mac, h in self.hosts.items()}
         tree = self._tree_ports()
+        if self.learning:
+            # Paths may have changed: learned flows go, and come back
+            # along the new paths with the next packets (a mix of old and
+            # new could loop).
+            self._flush_cookie(self.fwd_cookie)
+        if 'admission' in self.policy:
+            self._flush_cookie(self.policy['admission']['cookie'])
+        for h in list(self.hosts.values()):
+            self._host_policy(h)     # a switch that came back lost them
         for dpid, dp in self.dpset.dps.items():
             parser = dp.ofproto_parser
             have = self.installed.setdefault(dpid, {})
             want = {}
-            for mac, h in self.hosts.items():
+            for mac, h in ([] if self.learning else self.hosts.items()):
                 port = h.port if h.dpid == dpid else hops[mac].get(dpid)
                 if port is not None:
                     want[mac] = port
             for mac, port in want.items():
                 if have.get(mac) != port:
-                    self._flow(dp, PRIO_HOST, parser.OFPMatch(eth_dst=mac),
+                    self._flow(dp, self.fwd_prio, parser.OFPMatch(eth_dst=mac),
                                [parser.OFPActionOutput(port)],
-                               cookie=COOKIE_SIMRUN)
+                               cookie=self.fwd_cookie)
             for mac in [m for m in have if m not in want]:
-                self._delete_strict(dp, PRIO_HOST, parser.OFPMatch(eth_dst=mac))
+                self._delete_strict(dp, self.fwd_prio, parser.OFPMatch(eth_dst=mac))
             self.installed[dpid] = want
             out = tuple(sorted(tree.get(dpid, set()) | set(self._edge_ports(dpid))))
             if self.bcast.get(dpid) != out:
@@ -417,18 +643,30 @@ class SimrunController(app_manager.OSKenApp):
             if dp is not None and mac:
                 self._arp_reply(dp, port, mac, ip, req_mac, req_ip)
 
-    def _forward(self, dp, in_port, dst, data):
-        """Sends a packet for a known host one hop on, reinstalling the
-        switch's flow for it if the switch lost it."""
+    def _forward(self, dp, in_port, src, dst, data):
+        """Sends a packet for a known host one hop on.  Proactive: the
+        switch lost its flow for the host, which is reinstalled.  Learning:
+        a flow for this in-port, source and destination, with the
+        application's time-outs."""
         h = self.hosts[dst]
         port = h.port if h.dpid == dp.id else self._next_hops(h.dpid).get(dp.id)
         if port is None:
             return
         parser = dp.ofproto_parser
+        if self.learning:
+            if port == in_port:
+                return
+            hard = self.apps['hard'] if self.rng.random() < self.apps['hard_share'] else 0
+            self._flow(dp, self.fwd_prio,
+                       parser.OFPMatch(in_port=in_port, eth_src=src, eth_dst=dst),
+                       [parser.OFPActionOutput(port)], cookie=self.fwd_cookie,
+                       idle=self.apps['idle'], hard=hard)
+            self._packet_out(dp, port, data, in_port=in_port)
+            return
         LOG.info('reinstalling flow for %s on %016x (packet-in for a known '
                  'destination)', dst, dp.id)
-        self._flow(dp, PRIO_HOST, parser.OFPMatch(eth_dst=dst),
-                   [parser.OFPActionOutput(port)], cookie=COOKIE_SIMRUN)
+        self._flow(dp, self.fwd_prio, parser.OFPMatch(eth_dst=dst),
+                   [parser.OFPActionOutput(port)], cookie=self.fwd_cookie)
         self.installed.setdefault(dp.id, {})[dst] = port
         if port != in_port:
             self._packet_out(dp, port, data, in_port=in_port)
@@ -465,7 +703,7 @@ class SimrunController(app_manager.OSKenApp):
         if eth.dst == CTRL_MAC:
             return      # a probe's answer: learning above was the point
         if eth.dst in self.hosts:
-            self._forward(dp, in_port, eth.dst, msg.data)
+            self._forward(dp, in_port, eth.src, eth.dst, msg.data)
 
     # ---- statistics replies (the waiters contract of ofctl_utils) ----
 
@@ -835,6 +1073,7 @@ class RestApi(object):
         m.connect('/v1.0/topology/hosts', action='topo_hosts', **get)
         m.connect('/simrun/v1/sweep', action='sweep', **get)
         m.connect('/simrun/v1/flowentries', action='flowentries', **post)
+        m.connect('/simrun/v1/operator', action='operator', **post)
 
     def __call__(self, environ, start_response):
         req = webob.Request(environ)
@@ -939,6 +1178,12 @@ class RestApi(object):
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 failed.append({'index': i, 'error': 'bad entry: %s' % exc})
         return {'done': len(entries) - len(failed), 'failed': failed}
+
+    def operator(self, req):
+        change = self._body(req)
+        if not isinstance(change, dict):
+            raise HttpError(400, 'the body must be a JSON object')
+        return self.app.operator(change)
 
     def clear(self, req, dpid):
         dp = self._dp(dpid)

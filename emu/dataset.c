@@ -84,6 +84,11 @@ sim_manifest_base(const struct sim_plan *plan, const char *controller_kind,
                   (int) t->ncore, "hosts", (int) t->nhost, "users", (int) users, "links",
                   (int) t->nlink, "controller", "kind", controller_kind, "url",
                   controller_url ? json_string(controller_url) : json_null());
+    if (plan->apps.embedded) {
+        /* What the embedded controller's applications were in this run. */
+        json_object_set_new(json_object_get(m, "controller"), "apps",
+                            sim_apps_json(&plan->apps, t, false));
+    }
     free(hash);
     return m;
 }

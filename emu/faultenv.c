@@ -147,7 +147,8 @@ sim_faultenv_init(struct sim_faultenv *fe, struct sim_runtime *rt, struct ctl_cl
                                  .servers = fe->servers, .nservers = nservers,
                                  .video_kbps = (double) sim_runtime_plan(rt)
                                                    ->scn->traffic.video.bitrate_kbps,
-                                 .nviewers = sim_video_viewers(sim_runtime_plan(rt)) };
+                                 .nviewers = sim_video_viewers(sim_runtime_plan(rt)),
+                                 .dynamic_flows = sim_apps_dynamic(&sim_runtime_plan(rt)->apps) };
 }
 
 void

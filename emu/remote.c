@@ -270,6 +270,11 @@ rt_remote_prepare(struct sim_runtime *rt, int *local_port, struct sr_error *err)
         rc = ssh_put(r->conn, path, ctl_embedded_app_py, ctl_embedded_app_py_size, 0600, err);
         free(path);
     }
+    if (rc == 0 && !rt->external && rt->apps) {
+        path = xasprintf("%s/" RT_APPS_FILE, r->dir);
+        rc = ssh_put(r->conn, path, rt->apps, strlen(rt->apps), 0600, err);
+        free(path);
+    }
     if (rc == 0) {
         rc = ssh_forward(r->conn, "127.0.0.1", r->rest_port, local_port, err);
     }

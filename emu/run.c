@@ -54,14 +54,23 @@ struct ep {
     size_t ntouched;
 };
 
+/* A JSON-lines file of the run written a whole line at a time: after a
+ * failed write it is cut back to its last whole line and written no more. */
+struct line_log {
+    FILE *f;                  /* NULL after a failed write, or when not opened */
+    off_t good;               /* its size after the last whole line */
+    const char *name;         /* "faults.jsonl" */
+};
+
 struct exec {
     const struct sim_plan *plan;
     struct sim_faultenv fe;
     struct collector *col;
     struct ep *eps;
     size_t neps;
-    FILE *log;                /* faults.jsonl; NULL after a failed write */
-    off_t log_good;           /* its size after the last whole line */
+    struct line_log log;      /* faults.jsonl */
+    struct line_log changes;  /* changes.jsonl: the operator's changes */
+    size_t next_change;       /* plan->apps.changes[next_change] is due next */
     double wall0;
     bool progress;
     bool died;                /* a child of the runtime failed */
@@ -85,31 +94,67 @@ struct exec {
 #define WATCH_EVERY_S 10.0
 #define WATCH_SETTLE_S 15.0
 
-/* Writes 'o' (consumed) as a line of faults.jsonl, at once.  A failed
- * write stops the run (see 'werr'). */
+/* Writes 'o' (consumed) as a line of 'l', at once.  A failed write stops
+ * the run (see 'werr'). */
 static void
-log_line(struct exec *x, json_t *o)
+line_out(struct exec *x, struct line_log *l, json_t *o)
 {
-    if (x->log && (json_dumpf(o, x->log, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 ||
-                   fputc('\n', x->log) == EOF || fflush(x->log) != 0)) {
-        int e = errno ? errno : EIO, fd = dup(fileno(x->log));
+    if (l->f && (json_dumpf(o, l->f, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 ||
+                 fputc('\n', l->f) == EOF || fflush(l->f) != 0)) {
+        int e = errno ? errno : EIO, fd = dup(fileno(l->f));
 
         if (!x->werr.code) {
-            sr_error_set(&x->werr, sr_write_code(e), "cannot write '%s/faults.jsonl': %s%s",
-                         x->sum->dir, strerror(e),
+            sr_error_set(&x->werr, sr_write_code(e), "cannot write '%s/%s': %s%s", x->sum->dir,
+                         l->name, strerror(e),
                          sr_write_code(e) == SR_ENOSPC ? " (the disk is full)" : "");
         }
         /* Whole lines only: cut back to the last one written, stop writing. */
-        fclose(x->log);
-        x->log = NULL;
+        fclose(l->f);
+        l->f = NULL;
         if (fd >= 0) {
-            (void) !ftruncate(fd, x->log_good);
+            (void) !ftruncate(fd, l->good);
             close(fd);
         }
-    } else if (x->log) {
-        x->log_good = ftello(x->log);
+    } else if (l->f) {
+        l->good = ftello(l->f);
     }
     json_decref(o);
+}
+
+/* A line of faults.jsonl. */
+static void
+log_line(struct exec *x, json_t *o)
+{
+    line_out(x, &x->log, o);
+}
+
+/* Carries out the operator's change 'c' through the controller and
+ * records it, done or not, in changes.jsonl (the rows stay normal). */
+static void
+operator_change(struct exec *x, const struct sim_change *c)
+{
+    json_t *req = sim_change_json(c, x->plan->topo), *answer = NULL, *o;
+    struct sr_error err = { 0 };
+    double t0 = sr_now();
+    char iso[40];
+    int rc = ctl_client_operator(x->fe.env.ctl, req, &answer, &err);
+
+    sr_iso_time(sr_wall(), iso, sizeof iso);
+    o = json_deep_copy(req);
+    json_object_set_new(o, "event", json_string("change"));
+    json_object_set_new(o, "t_s", json_real(round(col_now_s(x->col) * 1000) / 1000));
+    json_object_set_new(o, "time", json_string(iso));
+    json_object_set_new(o, "at_s", json_real((double) c->at_ms / 1000.0));
+    json_object_set_new(o, "took_ms", json_real(round((sr_now() - t0) * 10000) / 10));
+    json_object_set_new(o, "ok", json_boolean(rc == 0));
+    if (rc == 0) {
+        json_object_set_new(o, "answer", answer);
+    } else {
+        SR_WARN("operator change %s: %s", sim_change_kind_name(c->kind), err.msg);
+        json_object_set_new(o, "error", json_string(err.msg));
+    }
+    json_decref(req);
+    line_out(x, &x->changes, o);
 }
 
 /* One line of faults.jsonl: every event carries type, id, target, times. */
@@ -441,6 +486,17 @@ idle(void *ctx, struct collector *c, double next_sweep_s)
     double again = sim_capture_windows(x->cap, col_now_s(x->col));
 
     (void) c;
+    while (x->next_change < x->plan->apps.nchanges) {
+        const struct sim_change *ch = &x->plan->apps.changes[x->next_change];
+        double at = (double) ch->at_ms / 1000.0;
+
+        if (col_now_s(x->col) < at) {
+            again = fmin(again, at - col_now_s(x->col));
+            break;
+        }
+        operator_change(x, ch);
+        x->next_change++;
+    }
     for (size_t i = 0; i < x->neps; i++) {
         struct ep *p = &x->eps[i];
         double now = col_now_s(x->col), room = next_sweep_s - now;
@@ -637,8 +693,8 @@ write_episodes(struct exec *x, const char *dir, const char *run)
     char *path = xasprintf("%s/episodes.csv", dir);
     json_t *eps;
 
-    if (x->log) {
-        fflush(x->log); /* faults.jsonl whole on disk before it is read */
+    if (x->log.f) {
+        fflush(x->log.f); /* faults.jsonl whole on disk before it is read */
     }
     eps = ep_summarise(dir, run, &err);
     if (!eps) {
@@ -957,9 +1013,22 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         goto out;
     }
     path = xasprintf("%s/faults.jsonl", sum->dir);
-    x.log = sr_fopen_new(path, false, err);
+    x.log = (struct line_log) { sr_fopen_new(path, false, err), 0, "faults.jsonl" };
     free(path);
-    if (!x.log || add_sinks(&x, plan, rt, o, err) < 0) {
+    if (!x.log.f) {
+        rc = -err->code;
+        goto out;
+    }
+    if (plan->apps.nchanges) {
+        path = xasprintf("%s/changes.jsonl", sum->dir);
+        x.changes = (struct line_log) { sr_fopen_new(path, false, err), 0, "changes.jsonl" };
+        free(path);
+        if (!x.changes.f) {
+            rc = -err->code;
+            goto out;
+        }
+    }
+    if (add_sinks(&x, plan, rt, o, err) < 0) {
         rc = -err->code;
         goto out;
     }
@@ -1058,11 +1127,15 @@ out:
     if (x.col && scn->diagnoser.url) {
         score_diagnoses(sum);
     }
-    if (x.log && sr_fclose_checked(x.log, "faults.jsonl", NULL) < 0 && rc >= 0) {
-        /* Closing flushes nothing new (every line was flushed): an error
-         * here is the file system's. */
-        rc = sr_error_set(err, SR_EIO, "cannot write '%s/faults.jsonl'", sum->dir);
-        sum->status = "failed";
+    for (size_t i = 0; i < 2; i++) {
+        struct line_log *l = i ? &x.changes : &x.log;
+
+        if (l->f && sr_fclose_checked(l->f, l->name, NULL) < 0 && rc >= 0) {
+            /* Closing flushes nothing new (every line was flushed): an
+             * error here is the file system's. */
+            rc = sr_error_set(err, SR_EIO, "cannot write '%s/%s'", sum->dir, l->name);
+            sum->status = "failed";
+        }
     }
     for (size_t i = 0; i < x.neps; i++) {
         flt_run_free(x.eps[i].run);

@@ -15,6 +15,8 @@
 #define PYTHON "/usr/bin/python3"
 /* Not "mininet.py": a script of that name would shadow the mininet package. */
 #define MN_SCRIPT "net.py"
+/* The embedded controller's applications, beside its app (controller.py). */
+#define RT_APPS_FILE "controller.json"
 #define PROBE_PORT 7 /* the servers' readiness listener, inside namespaces */
 /* The network device group of every device a run makes in the root
  * namespace ("SR"): teardown and 'simrun clean' delete them in one call. */
@@ -39,6 +41,7 @@ struct sim_runtime {
     int of_port, rest_port;
     struct sr_proc ctl, mn;
     struct sr_buf script;     /* net.py as written, checked before it runs */
+    char *apps;               /* controller.json: the embedded controller's applications */
     bool mn_started;          /* the Mininet script reported the network started */
     struct sr_error agent_err; /* an agent exited during the run (agent_exit event) */
     struct sr_trace *trace;   /* borrowed from the options, may be NULL */

@@ -302,6 +302,17 @@ prepare_dir(struct sim_runtime *rt, const struct sim_runtime_opts *o, struct sr_
         rc = sr_file_new(path, ctl_embedded_app_py, ctl_embedded_app_py_size, 0644, err);
         free(path);
     }
+    if (rc == 0 && !rt->external) {
+        /* Read by the controller from beside its app (here or on a lab
+         * server): its applications as the plan drew them. */
+        json_t *apps = sim_apps_json(&rt->plan->apps, rt->plan->topo, true);
+
+        rt->apps = json_dumps(apps, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_decref(apps);
+        path = xasprintf("%s/" RT_APPS_FILE, rt->dir);
+        rc = sr_file_new(path, rt->apps, strlen(rt->apps), 0644, err);
+        free(path);
+    }
     sr_buf_release(&topo);
     return rc;
 }
@@ -817,6 +828,7 @@ sim_runtime_down(struct sim_runtime *rt)
     json_decref(rt->state);
     sr_buf_release(&rt->line);
     sr_buf_release(&rt->script);
+    free(rt->apps);
     free(rt->dir);
     free(rt->rest_url);
     free(rt->public_url);

@@ -80,6 +80,8 @@ enum flt_rewrite_how {
 struct flt_rewrite {
     enum flt_rewrite_how how;
     bool lldp_too;            /* also the rule sending LLDP to the controller */
+    bool outputs_only;        /* only flows that output to a port (a drop rule has none
+                                 to change) */
     /* Fills 'w' with what flow 'f' becomes; 'ports' are the ports the
      * switch's flows output to. */
     void (*become)(const struct flt_run *r, const struct saved_flow *f, const uint32_t *ports,
@@ -203,7 +205,8 @@ int flt_witness(const struct flt_env *env, struct flt_run *r, bool want_fault,
 
 /* Whether a flow fault changes a flow (the one rule for the controller's
  * view and the switch's): never the table-miss entry; the LLDP rule only
- * when 'lldp_too'. */
-bool flt_rewrite_changes(const struct flt_rewrite *rw, bool table_miss, bool lldp);
+ * when 'lldp_too'; with 'outputs_only', only a flow that outputs to a
+ * port ('outputs'). */
+bool flt_rewrite_changes(const struct flt_rewrite *rw, bool table_miss, bool lldp, bool outputs);
 
 #endif

@@ -13,11 +13,23 @@
 #include "util.h"
 
 bool
-flt_rewrite_changes(const struct flt_rewrite *rw, bool table_miss, bool lldp)
+flt_rewrite_changes(const struct flt_rewrite *rw, bool table_miss, bool lldp, bool outputs)
 {
     /* The seed: "except the one to the controller"; flows_deleted keeps
      * only "the statistics entry". */
-    return !table_miss && (rw->lldp_too || !lldp);
+    return !table_miss && (rw->lldp_too || !lldp) && (!rw->outputs_only || outputs);
+}
+
+/* Whether Ryu's action string 'actions' outputs to a numbered port. */
+static bool
+outputs_to_port(const char *actions)
+{
+    for (const char *p = strstr(actions, "OUTPUT:"); p; p = strstr(p + 7, "OUTPUT:")) {
+        if (p[7] >= '0' && p[7] <= '9') {
+            return true;
+        }
+    }
+    return false;
 }
 
 static const struct flt_rewrite *
@@ -30,7 +42,8 @@ static bool
 changes(const struct flt_run *r, const struct saved_flow *f)
 {
     return flt_rewrite_changes(rewrite_of(r), flt_is_table_miss(f->match, f->priority),
-                               flt_is_lldp_rule(f->match, f->actions));
+                               flt_is_lldp_rule(f->match, f->actions),
+                               outputs_to_port(f->actions));
 }
 
 /* Keeps the table-0 flows of switch 'sw' from 'st'. */
@@ -245,17 +258,39 @@ same_flow_there(const struct saved_flow *f, const struct ctl_stats *st, bool sam
     return false;
 }
 
-/* One flow against what the fault wants of it.  Returns 1 fine, 0 not (a
- * description to 'why'), or 2 when the controller already put it back
- * before the fault was first seen (it took effect). */
+/* Whether 'st' holds a flow with the priority and match 'match'. */
+static bool
+match_there(uint32_t priority, const char *match, const struct ctl_stats *st)
+{
+    for (size_t k = 0; k < st->nflows; k++) {
+        if (st->flows[k].table_id == 0 && st->flows[k].priority == priority &&
+            !strcmp(st->flows[k].match, match)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* check_one's answers. */
+enum { ONE_NOT, ONE_FINE, ONE_PUT_BACK, ONE_GONE };
+
+/* One flow against what the fault wants of it ('rewritten': the fault in
+ * effect; otherwise the flow as it was, after a revert when 'changed').
+ * Returns ONE_FINE, ONE_NOT (a description to 'why'), ONE_PUT_BACK when
+ * the controller already put it back before the fault was first seen (it
+ * took effect), or ONE_GONE when, with the applications' own time-outs
+ * ('dynamic'), the flow expired on its own (nothing of its match is left). */
 static int
 check_one(const struct flt_run *r, const struct sw_snap *s, const struct saved_flow *f,
-          bool rewritten, const struct ctl_stats *st, struct sr_buf *why)
+          bool rewritten, bool changed, bool dynamic, const struct ctl_stats *st,
+          struct sr_buf *why)
 {
     enum flt_rewrite_how how = rewrite_of(r)->how;
     struct flt_wanted w;
     bool present = false;
-    int fine = 1;
+    /* A flow with a time-out of its own may have gone by itself. */
+    bool may_expire = f->idle || f->hard;
+    int fine = ONE_FINE;
 
     wanted(r, s, f, rewritten, &w);
     for (size_t k = 0; k < st->nflows && !present; k++) {
@@ -266,7 +301,7 @@ check_one(const struct flt_run *r, const struct sw_snap *s, const struct saved_f
                   g->hard_timeout == w.hard;
     }
     if (rewritten && !present && !r->verified && reinstalled(r, f, st)) {
-        fine = 2;
+        fine = ONE_PUT_BACK;
     } else if (rewritten && how == FLT_RW_READD) {
         /* A flow may already have expired: Open vSwitch counts an idle
          * timeout from the flow's last use, so one idle for longer goes at
@@ -275,22 +310,38 @@ check_one(const struct flt_run *r, const struct sw_snap *s, const struct saved_f
         if (!present && same_flow_there(f, st, true)) {
             flt_why(why, "%s: priority=%u match=%s still has idle=%u hard=%u", s->sw,
                     f->priority, f->match, f->idle, f->hard);
-            fine = 0;
+            fine = ONE_NOT;
         }
     } else if (rewritten && how == FLT_RW_DELETE) {
         /* Deleted flows must be absent, whatever their actions. */
         if (same_flow_there(f, st, false)) {
             if (!r->verified && reinstalled(r, f, st)) {
-                fine = 2;
+                fine = ONE_PUT_BACK;
             } else {
                 flt_why(why, "%s still has priority=%u match=%s", s->sw, f->priority, f->match);
-                fine = 0;
+                fine = ONE_NOT;
             }
         }
+    } else if (!present && dynamic && may_expire && !match_there(f->priority, w.match, st) &&
+               !match_there(f->priority, f->match, st)) {
+        fine = ONE_GONE;
     } else if (!present) {
         flt_why(why, "%s: no flow priority=%u match=%s actions=%s idle=%u hard=%u", s->sw,
                 f->priority, w.match, w.actions[0] ? w.actions : "drop", w.idle, w.hard);
-        fine = 0;
+        fine = ONE_NOT;
+    }
+    if (fine == ONE_FINE && !rewritten && changed && how == FLT_RW_REMATCH) {
+        /* Reverted: the flow the fault added with its own match is gone
+         * too (the whole table is not compared when flows come and go). */
+        struct flt_wanted fw;
+
+        wanted(r, s, f, true, &fw);
+        if (strcmp(fw.match, f->match) && match_there(f->priority, fw.match, st)) {
+            flt_why(why, "%s still has the fault's priority=%u match=%s", s->sw, f->priority,
+                    fw.match);
+            fine = ONE_NOT;
+        }
+        wanted_release(&fw);
     }
     wanted_release(&w);
     return fine;
@@ -300,7 +351,7 @@ static int
 check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struct sr_buf *seen,
             struct sr_error *err)
 {
-    size_t total = 0, back = 0, changed = 0, healed = 0;
+    size_t total = 0, back = 0, changed = 0, healed = 0, gone = 0;
     /* Once the fault was seen in effect, a look counts how many of the
      * changed flows still are, instead of stopping at the first that is
      * not: a controller heals a fault flow by flow. */
@@ -326,17 +377,20 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
             const struct saved_flow *f = &s->flows[i];
             bool rewritten = want_fault && changes(r, f);
             /* Only the first flow that is not as wanted gets described. */
-            int fine = check_one(r, s, f, rewritten, st, ok == 1 ? seen : NULL);
+            int fine = check_one(r, s, f, rewritten, changes(r, f), env->dynamic_flows, st,
+                                 ok == 1 ? seen : NULL);
 
-            if (fine == 2) {
+            if (fine == ONE_PUT_BACK) {
                 back++;
-            } else if (!fine) {
+            } else if (fine == ONE_GONE) {
+                gone += rewritten;
+            } else if (fine == ONE_NOT) {
                 ok = 0;
                 healed += rewritten;
             }
             changed += rewritten;
         }
-        if (ok == 1 && !want_fault) {
+        if (ok == 1 && !want_fault && !env->dynamic_flows) {
             /* Restored means exactly the old set: no flow left over. */
             size_t now = 0;
 
@@ -360,9 +414,16 @@ check_flows(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
     if (ok == 1 && back) {
         sr_buf_printf(seen, ", %zu of them already put back by the controller", back);
     }
+    if (want_fault && changed && gone == changed && ok == 1) {
+        /* Every flow it changed expired on its own: nothing shows it. */
+        sr_buf_printf(seen, "; but every flow it changed has expired since");
+        ok = 0;
+    } else if (ok == 1 && gone) {
+        sr_buf_printf(seen, ", %zu of them expired on their own since", gone);
+    }
     if (counting) {
         r->changed = changed;
-        r->in_effect = changed - healed;
+        r->in_effect = changed - healed - gone;
         if (ok != 1) {
             sr_buf_printf(seen, " (still in effect on %zu of the %zu flows it changed)",
                           r->in_effect, changed);
@@ -473,8 +534,8 @@ prepare_output(const struct flt_env *env, struct flt_run *r, struct sr_error *er
     return 0;
 }
 
-const struct flt_rewrite flt_rw_output = { FLT_RW_MODIFY, false, become_output, prepare_output,
-                                           NULL };
+const struct flt_rewrite flt_rw_output = { FLT_RW_MODIFY, false, true, become_output,
+                                           prepare_output, NULL };
 
 /* flow_inport_changed: each flow only matches packets from a port they
  * never come from (the highest port the switch outputs to). */
@@ -506,8 +567,8 @@ prepare_inport(const struct flt_env *env, struct flt_run *r, struct sr_error *er
     return 0;
 }
 
-const struct flt_rewrite flt_rw_inport = { FLT_RW_REMATCH, false, become_inport, prepare_inport,
-                                           NULL };
+const struct flt_rewrite flt_rw_inport = { FLT_RW_REMATCH, false, false, become_inport,
+                                           prepare_inport, NULL };
 
 static uint32_t
 timeout_s(const struct flt_run *r)
@@ -535,8 +596,8 @@ become_hard(const struct flt_run *r, const struct saved_flow *f, const uint32_t 
     w->hard = timeout_s(r);
 }
 
-const struct flt_rewrite flt_rw_idle = { FLT_RW_READD, false, become_idle, NULL, NULL };
-const struct flt_rewrite flt_rw_hard = { FLT_RW_READD, false, become_hard, NULL, NULL };
+const struct flt_rewrite flt_rw_idle = { FLT_RW_READD, false, false, become_idle, NULL, NULL };
+const struct flt_rewrite flt_rw_hard = { FLT_RW_READD, false, false, become_hard, NULL, NULL };
 
 /* flows_deleted: nothing is what they become. */
 static void
@@ -550,16 +611,25 @@ become_nothing(const struct flt_run *r, const struct saved_flow *f, const uint32
     (void) w;
 }
 
-const struct flt_rewrite flt_rw_deleted = { FLT_RW_DELETE, true, become_nothing, NULL, NULL };
+const struct flt_rewrite flt_rw_deleted = { FLT_RW_DELETE, true, false, become_nothing, NULL,
+                                            NULL };
 
 /* rate_limit: every flow goes through an OpenFlow meter first. */
 static void
 become_metered(const struct flt_run *r, const struct saved_flow *f, const uint32_t *ports,
                size_t nports, struct flt_wanted *w)
 {
+    const char *rest = f->actions;
+
     (void) ports;
     (void) nports;
-    w->actions = xasprintf("METER:%u,%s", r->meter_id, f->actions);
+    /* A flow already metered (a guest host's) goes through the fault's
+     * meter instead: OpenFlow allows one meter instruction per flow. */
+    if (!strncmp(rest, "METER:", 6)) {
+        rest += strcspn(rest, ",");
+        rest += *rest == ',';
+    }
+    w->actions = xasprintf("METER:%u%s%s", r->meter_id, *rest ? "," : "", rest);
 }
 
 static int
@@ -577,5 +647,5 @@ meter_delete(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
                      : 0;
 }
 
-const struct flt_rewrite flt_rw_meter = { FLT_RW_MODIFY, false, become_metered, meter_add,
-                                          meter_delete };
+const struct flt_rewrite flt_rw_meter = { FLT_RW_MODIFY, false, false, become_metered,
+                                          meter_add, meter_delete };

@@ -61,6 +61,11 @@ struct flt_env {
     size_t nswitches;
     const char *const *users, *const *servers; /* every host by role */
     size_t nusers, nservers;
+    /* The controller's applications add and remove flows on their own
+     * (learned flows expire, temporary rules, paths moved): a flow fault's
+     * revert is judged by the flows it changed, not by the whole table,
+     * and a changed flow that expired on its own counts as gone. */
+    bool dynamic_flows;
     double video_kbps;        /* the scenario's video bitrate */
     size_t nviewers;          /* users watching video in the traffic plan */
 };

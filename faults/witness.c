@@ -92,8 +92,16 @@ static bool
 changed_line(const struct flt_type *type, const char *line)
 {
     bool miss = strstr(line, "priority=0 ") || strstr(line, "priority=0,");
+    const char *p = strstr(line, "actions=");
+    bool outputs = false;
 
-    return flt_rewrite_changes(type->detail, miss, strstr(line, "dl_type=0x88cc") != NULL);
+    /* ovs-ofctl writes "output:3", or a bare "3", for a port. */
+    for (p = p ? p + 8 : ""; *p && !outputs; p += strcspn(p, ","), p += *p == ',') {
+        outputs = (!strncmp(p, "output:", 7) && p[7] >= '0' && p[7] <= '9') ||
+                  (*p >= '0' && *p <= '9');
+    }
+    return flt_rewrite_changes(type->detail, miss, strstr(line, "dl_type=0x88cc") != NULL,
+                               outputs);
 }
 
 /* Keeps the lines of the snapshotted switches the fault will change. */
@@ -186,6 +194,10 @@ flt_witness(const struct flt_env *env, struct flt_run *r, bool want_fault, struc
             }
             if (want_fault && present && younger && !r->verified) {
                 back++;
+            } else if (!want_fault && !present && env->dynamic_flows &&
+                       (strstr(r->orig[i], "idle_timeout=") ||
+                        strstr(r->orig[i], "hard_timeout="))) {
+                /* Expired on its own since: the application's time-out. */
             } else if (present == want_fault) {
                 bad++;
                 example = example ? example : r->orig[i];

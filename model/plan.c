@@ -122,6 +122,7 @@ sim_plan_free(struct sim_plan *p)
         return;
     }
     flt_timeline_release(&p->timeline);
+    sim_apps_release(&p->apps);
     free_world(p);
     topo_free(p->topo);
     free(p);
@@ -520,6 +521,7 @@ sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_er
     if (check_timeline(p, diags) + check_capture(p, diags)) {
         goto fail;
     }
+    sim_apps_draw(scn, p->topo, &p->timeline, p->duration_ms, &p->apps);
     return p;
 
 fail_err:

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "apps.h"
 #include "error.h"
 #include "faults.h"
 #include "scenario.h"
@@ -21,6 +22,7 @@ struct sim_plan {
     size_t nlink_names;
     struct flt_timeline timeline;
     int64_t duration_ms;        /* final run length (a campaign may set it) */
+    struct sim_apps apps;       /* the embedded controller's applications */
 };
 
 /* Fills 'p' from the scenario's topology section. */

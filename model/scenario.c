@@ -668,11 +668,100 @@ read_topology(struct ctx *c, const struct toml_value *t, struct scn_topology *o)
     }
 }
 
+static const char *const forwarding_names[] = { "proactive", "learning", NULL };
+static const char *const policy_names[] = { "acl", "lldp_edge", "guest_meter", "dec_ttl",
+                                            "admission", NULL };
+
+const char *
+scn_forwarding_name(enum scn_forwarding f)
+{
+    return f < SCN_FWD_N ? forwarding_names[f] : "?";
+}
+
+const char *
+scn_policy_name(enum scn_policy p)
+{
+    return p < SCN_POLICY_N ? policy_names[p] : "?";
+}
+
+/* A string of 'choices', or an array of them (each once), as bits of
+ * their indexes in '*out'; 'allow_empty' accepts an empty array. */
+static const struct toml_value *
+get_name_set(struct ctx *c, const struct toml_value *t, const char *key, const char *where,
+             const char *const *choices, bool allow_empty, unsigned *out)
+{
+    const struct toml_value *v = toml_get(t, key);
+    const struct toml_value *const *items;
+    size_t n;
+    unsigned bits = 0;
+    bool ok = true;
+
+    if (!v) {
+        return NULL;
+    }
+    if (v->type == TOML_STRING) {
+        items = &v;
+        n = 1;
+    } else if (v->type == TOML_ARRAY) {
+        items = (const struct toml_value *const *) v->u.a.items;
+        n = v->u.a.n;
+    } else {
+        wrong_type(c, v, key, where, "a string or an array of strings");
+        return NULL;
+    }
+    if (!n && !allow_empty) {
+        scn_diag_add(c->d, v->line, v->col, "'%s' in %s must name at least one", key, where);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct toml_value *e = items[i];
+        int k = -1;
+
+        if (e->type != TOML_STRING) {
+            wrong_type(c, e, key, where, "a string");
+            ok = false;
+            continue;
+        }
+        for (int j = 0; choices[j]; j++) {
+            if (!strcmp(e->u.s.ptr, choices[j])) {
+                k = j;
+            }
+        }
+        if (k < 0) {
+            struct sr_buf b = SR_BUF_INIT;
+            const char *s = suggest(e->u.s.ptr, choices);
+
+            for (size_t j = 0; choices[j]; j++) {
+                sr_buf_printf(&b, "%s'%s'", j ? ", " : "", choices[j]);
+            }
+            scn_diag_add(c->d, e->line, e->col, "'%s' in %s names \"%s\"; expected %s%s%s%s",
+                         key, where, e->u.s.ptr, sr_buf_cstr(&b), s ? " (did you mean '" : "",
+                         s ? s : "", s ? "'?)" : "");
+            sr_buf_release(&b);
+            ok = false;
+        } else if (bits & (1u << k)) {
+            scn_diag_add(c->d, e->line, e->col, "'%s' in %s names \"%s\" twice", key, where,
+                         e->u.s.ptr);
+            ok = false;
+        } else {
+            bits |= 1u << k;
+        }
+    }
+    if (!ok) {
+        return NULL;
+    }
+    *out = bits;
+    return v;
+}
+
 static void
 read_controller(struct ctx *c, const struct toml_value *t, struct scn_controller *o)
 {
-    static const char *const known[] = { "kind", "url", "user", "password",
-                                         "password_file", "api", "timeout", NULL };
+    static const char *const known[] = { "kind",         "url",           "user",
+                                         "password",     "password_file", "api",
+                                         "timeout",      "forwarding",    "idle_timeout",
+                                         "hard_timeout", "hard_share",    "policy",
+                                         "changes",      NULL };
     static const char *const kinds[] = { "embedded", "ryu", "odl", NULL };
     static const char *const apis[] = { "rfc8040", "restconf", NULL };
     const struct toml_value *kind, *url, *api, *pw, *pwf, *user;
@@ -688,6 +777,31 @@ read_controller(struct ctx *c, const struct toml_value *t, struct scn_controller
     api = get_enum(c, t, "api", "[controller]", apis, &a);
     o->api = (enum scn_odl_api) a;
     get_duration(c, t, "timeout", "[controller]", 100, 60 * MS_S, &o->timeout_ms);
+    {
+        /* The embedded controller's applications. */
+        const struct toml_value *apps[] = {
+            get_name_set(c, t, "forwarding", "[controller]", forwarding_names, false,
+                         &o->forwarding),
+            get_duration_range(c, t, "idle_timeout", "[controller]", MS_S, 3600 * MS_S,
+                               &o->idle_lo_ms, &o->idle_hi_ms),
+            get_duration_range(c, t, "hard_timeout", "[controller]", MS_S, 3600 * MS_S,
+                               &o->hard_lo_ms, &o->hard_hi_ms),
+            get_num(c, t, "hard_share", "[controller]", 0, 1, &o->hard_share),
+            get_name_set(c, t, "policy", "[controller]", policy_names, true, &o->policy),
+            get_num(c, t, "changes", "[controller]", 0, 3600, &o->changes_per_h),
+        };
+        const char *names[] = { "forwarding", "idle_timeout", "hard_timeout",
+                                "hard_share", "policy",       "changes" };
+
+        for (size_t i = 0; i < SR_ARRAY_SIZE(apps) && o->kind != SCN_CTL_EMBEDDED; i++) {
+            if (apps[i]) {
+                scn_diag_add(c->d, apps[i]->line, apps[i]->col,
+                             "'%s' in [controller] sets up the embedded controller's "
+                             "applications; a %s controller runs its own",
+                             names[i], scn_controller_kind_name(o->kind));
+            }
+        }
+    }
 
     if (url && strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)) {
         scn_diag_add(c->d, url->line, url->col,
@@ -1501,6 +1615,14 @@ set_defaults(struct scenario *s)
     s->controller.kind = SCN_CTL_EMBEDDED;
     s->controller.api = SCN_API_RFC8040;
     s->controller.timeout_ms = 2 * MS_S;
+    s->controller.forwarding = 1u << SCN_FWD_PROACTIVE;
+    /* Ryu's simple_switch and ONOS's reactive forwarding time flows out
+     * after seconds to minutes of silence. */
+    s->controller.idle_lo_ms = 10 * MS_S;
+    s->controller.idle_hi_ms = 120 * MS_S;
+    s->controller.hard_lo_ms = 60 * MS_S;
+    s->controller.hard_hi_ms = 300 * MS_S;
+    s->controller.hard_share = 0.2;
     s->traffic.video = (struct scn_video) { .enabled = true, .clients = 0.5, .bitrate_kbps = 1500 };
     s->traffic.chat = (struct scn_service) { .enabled = true, .per_min = 6 };
     s->traffic.p2p = (struct scn_p2p) { .enabled = true, .file_mb_min = 1, .file_mb_max = 8,

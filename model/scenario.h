@@ -14,6 +14,21 @@
 enum scn_controller_kind { SCN_CTL_EMBEDDED, SCN_CTL_RYU, SCN_CTL_ODL };
 enum scn_odl_api { SCN_API_RFC8040, SCN_API_RESTCONF };
 
+/* The embedded controller's forwarding application (model/apps.h). */
+enum scn_forwarding { SCN_FWD_PROACTIVE, SCN_FWD_LEARNING, SCN_FWD_N };
+/* Its policy applications, as bits of scn_controller.policy. */
+enum scn_policy {
+    SCN_POLICY_ACL,           /* drop rules for blocked services and a quarantined subnet */
+    SCN_POLICY_LLDP_EDGE,     /* LLDP dropped on host-facing ports */
+    SCN_POLICY_GUEST_METER,   /* meters rate-limiting a guest access network's hosts */
+    SCN_POLICY_DEC_TTL,       /* routing between subnets at the datacenters' gateways */
+    SCN_POLICY_ADMISSION,     /* temporary admission rules with hard time-outs */
+    SCN_POLICY_N
+};
+/* "proactive", "acl", ...: the names scenarios use. */
+const char *scn_forwarding_name(enum scn_forwarding f);
+const char *scn_policy_name(enum scn_policy p);
+
 /* A value written as a [lo, hi] range is drawn once per run from the seed
  * (scn_draw_traffic); 'hi' is 0 when the value was written as one number. */
 struct scn_draw {
@@ -60,6 +75,14 @@ struct scn_controller {
     char *password_file;
     enum scn_odl_api api;
     int64_t timeout_ms;   /* per REST request */
+    /* The embedded controller's applications; values written as ranges
+     * or lists are drawn per run (model/apps.h). */
+    unsigned forwarding;      /* bits (1 << SCN_FWD_*) to draw from */
+    int64_t idle_lo_ms, idle_hi_ms; /* learning flows' idle time-out */
+    int64_t hard_lo_ms, hard_hi_ms; /* and the hard one of 'hard_share' of them */
+    double hard_share;
+    unsigned policy;          /* bits (1 << SCN_POLICY_*) */
+    double changes_per_h;     /* operator changes per hour of run */
     /* Set from the command line only (--insecure-credentials), never from a
      * scenario: send credentials over plain http:// to a host that is not
      * this machine. */

@@ -7,7 +7,8 @@ python3-jsonschema).
 
 TRACE is a protocol trace (simrun with $SIMRUN_PROTOCOL_TRACE): one line
 {"what": KIND, "msg": ...} per message, from both sides of each channel.
-Every RUNDIR's traffic/<host>.json plans are checked too.  Prints how many
+Every RUNDIR's traffic/<host>.json plans and controller.json are checked
+too.  Prints how many
 messages of each kind were checked; exits 1 on the first kinds that do not
 match (with the message and the reason), 2 on bad usage."""
 import glob
@@ -25,6 +26,9 @@ KINDS = {
     'controller.sweep': ('controller-extensions', 'sweep'),
     'controller.flowentries': ('controller-extensions', 'flowentries'),
     'controller.flowentries_answer': ('controller-extensions', 'flowentries_answer'),
+    'controller.operator': ('controller-extensions', 'operator'),
+    'controller.operator_answer': ('controller-extensions', 'operator_answer'),
+    'controller.apps': ('controller-apps', None),
     'traffic.plan': ('traffic-plan', None),
     'diagnoser.window': ('diagnoser-window', 'window'),
     'diagnoser.answer': ('diagnoser-window', 'answer'),
@@ -74,6 +78,12 @@ def main(argv):
             counts['traffic.plan'] = counts.get('traffic.plan', 0) + 1
             if why:
                 bad.append('%s: traffic.plan: %s' % (path, why))
+        path = os.path.join(d, 'controller.json')
+        if os.path.exists(path):
+            why = check(vals, 'controller.apps', json.load(open(path)))
+            counts['controller.apps'] = counts.get('controller.apps', 0) + 1
+            if why:
+                bad.append('%s: controller.apps: %s' % (path, why))
     for kind in sorted(counts):
         print('%-32s %6d checked' % (kind, counts[kind]))
     for b in bad[:20]:

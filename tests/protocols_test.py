@@ -46,6 +46,28 @@ expect('controller.flowentries', [{'cmd': 'add', 'flow': {'dpid': 1, 'match': {}
                                                           'actions': []}}], True)
 expect('controller.flowentries', [{'cmd': 'replace', 'flow': {'dpid': 1}}], False)
 expect('controller.flowentries_answer', {'done': 3, 'failed': []}, True)
+expect('controller.operator', {'change': 'acl_block', 'tcp_dst': 445}, True)
+expect('controller.operator', {'change': 'acl_block', 'tcp_dst': 0}, False)
+expect('controller.operator', {'change': 'drain_link', 'link': 'c1-c2',
+                               'a': {'dpid': 1, 'port': 3}, 'b': {'dpid': 2, 'port': 1}}, True)
+expect('controller.operator', {'change': 'drain_link', 'link': "c1-c2'; x",
+                               'a': {'dpid': 1, 'port': 3}, 'b': {'dpid': 2, 'port': 1}}, False)
+expect('controller.operator', {'change': 'meter_rate', 'rate_kbps': 8000}, True)
+expect('controller.operator', {'change': 'reboot'}, False)
+expect('controller.operator_answer', {'switches': 4}, True)
+expect('controller.operator_answer', {'switches': -1}, False)
+APP = {'cookie': '0x1234567890abcdef', 'priority': 700}
+APPS = {'forwarding': {'kind': 'learning', 'idle_timeout': 30, 'hard_timeout': 120,
+                       'hard_share': 0.2, 'app': APP},
+        'policy': {'lldp_edge': APP, 'guest_meter': dict(APP, guest_net=2, rate_kbps=9000)},
+        'seed': 5, 'changes': [{'change': 'meter_rate', 'rate_kbps': 5000, 'at_s': 30.5}],
+        'switches': {'1': {'name': 'c1', 'role': 'core', 'net': 0}},
+        'hosts': {'02:00:0a:01:00:01': {'name': 'u1h1', 'role': 'user', 'net': 1,
+                                        'ip': '10.1.0.1'}}}
+expect('controller.apps', APPS, True)
+expect('controller.apps', dict(APPS, forwarding=dict(APPS['forwarding'], kind='flood')), False)
+expect('controller.apps', dict(APPS, policy={'firewall': APP}), False)
+expect('controller.apps', dict(APPS, policy={'guest_meter': APP}), False)
 expect('traffic.plan', {'host': 'u1h1', 'ip': '10.0.1.1', 'seed': 7,
                         'roles': {'video': {'servers': ['10.0.100.1'], 'bitrate_kbps': 1500}}},
        True)
