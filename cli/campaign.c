@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "cli.h"
 #include "files.h"
@@ -1001,5 +1002,142 @@ out:
     free(seeds);
     scenario_free(scn);
     scn_diags_release(&diags);
+    return rc;
+}
+
+/* ---- simrun audit ---- */
+
+static const char audit_usage[] =
+    "usage: simrun audit [--precision P] [--recall R] [--top N] [--json FILE] DATASET...\n"
+    "Lists, for each fault type, every single column of samples and ports, and every\n"
+    "rule shape of flows (match fields, actions, time-outs, cookie, priority, table),\n"
+    "that tells the type's sweeps from normal ones on its own: one threshold or one\n"
+    "value with precision >= P (default 0.99) and recall >= R (default 0.9).  A\n"
+    "diagnoser can score well on such a dataset by reading that shortcut instead of\n"
+    "the fault.  DATASET is a run, a merged dataset or a campaign directory (its\n"
+    "complete runs).  --top shows at most N per type (default 5; the JSON has all).\n";
+
+int
+sim_cmd_audit(int argc, char **argv)
+{
+    static const struct option opts[] = { { "precision", required_argument, NULL, 'p' },
+                                          { "recall", required_argument, NULL, 'r' },
+                                          { "top", required_argument, NULL, 'n' },
+                                          { "json", required_argument, NULL, 'j' },
+                                          { "help", no_argument, NULL, 'h' },
+                                          { NULL, 0, NULL, 0 } };
+    double minp = 0.99, minr = 0.9;
+    int64_t top = 5;
+    const char *json_path = NULL;
+    char **runs = NULL;
+    size_t nruns = 0;
+    struct sr_error err = { 0 };
+    struct au_audit *au = NULL;
+    json_t *res = NULL, *list;
+    const char *type;
+    int c, rc = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "p:r:n:j:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+        case 'r':
+            if (!sr_parse_double(optarg, c == 'p' ? &minp : &minr) ||
+                (c == 'p' ? minp : minr) <= 0 || (c == 'p' ? minp : minr) > 1) {
+                fprintf(stderr, "simrun: --%s is a share above 0 and at most 1, as 0.9\n",
+                        c == 'p' ? "precision" : "recall");
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'n':
+            if (!sr_parse_i64(optarg, 1, 100000, &top)) {
+                fprintf(stderr, "simrun: --top is a number from 1 on\n");
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'j': json_path = optarg; break;
+        case 'h': fputs(audit_usage, stdout); return 0;
+        default: fputs(audit_usage, stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "simrun: audit needs a dataset\n%s", audit_usage);
+        return CLI_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc && rc == 0; i++) {
+        if (rd_rows_exist(argv[i], "samples")) {
+            runs = xrealloc(runs, (nruns + 1) * sizeof *runs);
+            runs[nruns++] = xstrdup(argv[i]);
+        } else if (collect_runs(argv[i], false, &runs, &nruns, &err) < 0) {
+            rc = 1;
+        }
+    }
+    au = au_new();
+    for (size_t i = 0; i < nruns && rc == 0; i++) {
+        rc = au_add_run(au, runs[i], &err) < 0 ? 1 : 0;
+    }
+    if (rc) {
+        struct sr_buf msg = SR_BUF_INIT;
+
+        sr_term_clean(&msg, err.msg);
+        fprintf(stderr, "simrun: %s\n", sr_buf_cstr(&msg));
+        sr_buf_release(&msg);
+        goto out;
+    }
+    res = au_result(au, minp, minr, (size_t) -1);
+    json_object_set_new(res, "datasets", json_integer((json_int_t) nruns));
+    if (json_path) {
+        char *text = json_dumps(res, JSON_INDENT(1) | JSON_SORT_KEYS);
+
+        if (!text || sr_file_new(json_path, text, strlen(text), 0644, &err) < 0) {
+            fprintf(stderr, "simrun: %s\n", err.msg);
+            rc = 1;
+        }
+        free(text);
+    }
+    printf("%zu run%s: %lld features; a shortcut tells a fault type's sweeps from normal ones "
+           "alone with precision >= %g and recall >= %g\n",
+           nruns, nruns == 1 ? "" : "s",
+           (long long) json_integer_value(json_object_get(res, "features")), minp, minr);
+    printf("sweeps:");
+    json_object_foreach(json_object_get(res, "sweeps"), type, list) {
+        printf(" %s %lld", type, (long long) json_integer_value(list));
+    }
+    printf("\n");
+    json_object_foreach(json_object_get(res, "shortcuts"), type, list) {
+        size_t i;
+        json_t *f;
+
+        printf("\n%-22s %zu shortcut%s\n", type, json_array_size(list),
+               json_array_size(list) == 1 ? "" : "s");
+        json_array_foreach(list, i, f) {
+            struct sr_buf name = SR_BUF_INIT;
+
+            if ((int64_t) i >= top) {
+                printf("  ... %zu more (--top, --json)\n", json_array_size(list) - i);
+                break;
+            }
+            /* Names come from the files: printed cleaned. */
+            sr_term_clean(&name, json_string_value(json_object_get(f, "feature")));
+            printf("  %-10s %-52s %s %-8g precision %.3f recall %.3f\n",
+                   json_string_value(json_object_get(f, "kind")), sr_buf_cstr(&name),
+                   json_string_value(json_object_get(f, "test")),
+                   json_number_value(json_object_get(f, "value")),
+                   json_number_value(json_object_get(f, "precision")),
+                   json_number_value(json_object_get(f, "recall")));
+            sr_buf_release(&name);
+        }
+    }
+    if (fflush(stdout) != 0) {
+        rc = 1;
+    }
+
+out:
+    for (size_t i = 0; i < nruns; i++) {
+        free(runs[i]);
+    }
+    free(runs);
+    json_decref(res);
+    au_free(au);
     return rc;
 }

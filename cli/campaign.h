@@ -24,5 +24,6 @@ int cmp_write_manifest(const char *dir, const char *scenario_path, const char *n
 int sim_cmd_merge(int argc, char **argv);
 int sim_cmd_split(int argc, char **argv);
 int sim_cmd_slurm(int argc, char **argv);
+int sim_cmd_audit(int argc, char **argv);
 
 #endif

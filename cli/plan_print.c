@@ -182,10 +182,9 @@ print_apps(const struct sim_plan *p, FILE *out)
         return;
     }
     if (a->forwarding == SCN_FWD_LEARNING) {
-        fprintf(out, "  forwarding    learning (reactive: flows on in-port + source + destination "
-                     "MAC as packets arrive), idle time-out %d s, hard %d s on %.0f %% of "
-                     "flows",
-                a->idle_s, a->hard_s, 100.0 * a->hard_share);
+        fprintf(out, "  forwarding    learning (reactive: a flow on %s as packets arrive), idle "
+                     "time-out %d s, hard %d s on %.0f %% of flows",
+                sim_learn_matches[a->learn_match], a->idle_s, a->hard_s, 100.0 * a->hard_share);
     } else {
         fprintf(out, "  forwarding    proactive (a flow per host on every switch, shortest "
                      "paths)");
@@ -205,7 +204,10 @@ print_apps(const struct sim_plan *p, FILE *out)
                 fprintf(out, "%s %d", i ? "," : "", a->blocked[i]);
             }
             topo_format_ip(a->quarantine_net, ip, sizeof ip);
-            fprintf(out, " dropped at access switches, %s/24 quarantined", ip);
+            fprintf(out, " dropped at access switches, %s/24 quarantined, device "
+                         "%02x:%02x:%02x:%02x:%02x:%02x banned",
+                    ip, a->banned_mac[0], a->banned_mac[1], a->banned_mac[2], a->banned_mac[3],
+                    a->banned_mac[4], a->banned_mac[5]);
             if (a->p2p_blocked_net) {
                 fprintf(out, ", p2p blocked in access network %d", a->p2p_blocked_net);
             }
@@ -222,7 +224,8 @@ print_apps(const struct sim_plan *p, FILE *out)
             }
             break;
         case SCN_POLICY_DEC_TTL:
-            fprintf(out, "TTL decremented toward servers at the datacenters' core switches");
+            fprintf(out, "TTL decremented toward servers at the datacenters' core switches%s",
+                    a->dec_per_port ? ", a rule per ingress port" : "");
             break;
         case SCN_POLICY_ADMISSION:
             fprintf(out, "a user host admitted every %d s by a rule with a %d s hard time-out",

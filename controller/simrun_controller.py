@@ -100,6 +100,7 @@ def load_apps(path):
     fwd = apps.get('forwarding') or {}
     app = fwd.get('app') or {}
     out = {'learning': fwd.get('kind') == 'learning',
+           'match': str(fwd.get('match', 'in_port,eth_src,eth_dst')).split(','),
            'idle': int(fwd.get('idle_timeout', 0)), 'hard': int(fwd.get('hard_timeout', 0)),
            'hard_share': float(fwd.get('hard_share', 0.0)),
            'cookie': int(app.get('cookie', hex(COOKIE_SIMRUN)), 16),
@@ -245,16 +246,18 @@ class SimrunController(app_manager.OSKenApp):
     def _is_access(self, dpid):
         return self._switch_role(dpid).get('role') in ('access', 'gateway')
 
-    def _acl_port(self, dp, port, cmd=None):
-        """A drop rule for one blocked TCP port (acl)."""
+    def _acl_port(self, dp, port, cmd=None, cookie=None):
+        """A drop rule for one blocked TCP port (acl), with the ACL's
+        cookie or an operator's own; or, with 'cmd', its deletion whatever
+        its cookie."""
         acl, parser = self.policy['acl'], dp.ofproto_parser
         match = parser.OFPMatch(eth_type=ether_types.ETH_TYPE_IP, ip_proto=6, tcp_dst=port)
         if cmd is None:
-            self._flow(dp, acl['priority'], match, [], cookie=acl['cookie'])
+            self._flow(dp, acl['priority'], match, [],
+                       cookie=acl['cookie'] if cookie is None else cookie)
         else:
             dp.send_msg(parser.OFPFlowMod(
-                datapath=dp, priority=acl['priority'], match=match, cookie=acl['cookie'],
-                cookie_mask=0xffffffffffffffff, command=cmd,
+                datapath=dp, priority=acl['priority'], match=match, command=cmd,
                 out_port=dp.ofproto.OFPP_ANY, out_group=dp.ofproto.OFPG_ANY))
 
     def _guest_meter(self, dp, cmd):
@@ -270,6 +273,9 @@ class SimrunController(app_manager.OSKenApp):
         if acl and self._is_access(dp.id):
             for port in sorted(self.blocked):
                 self._acl_port(dp, port)
+            for field in ('eth_src', 'eth_dst'):
+                self._flow(dp, acl['priority'], parser.OFPMatch(**{field: acl['banned_mac']}),
+                           [], cookie=acl['cookie'])
             net = acl['quarantine'].split('/')[0]
             self._flow(dp, acl['priority'],
                        parser.OFPMatch(eth_type=ether_types.ETH_TYPE_IP,
@@ -307,10 +313,19 @@ class SimrunController(app_manager.OSKenApp):
                        meter=GUEST_METER_ID)
         dec = self.policy.get('dec_ttl')
         if dec and info.get('role') == 'server':
-            self._flow(dp, dec['priority'],
-                       parser.OFPMatch(eth_type=ether_types.ETH_TYPE_IP, eth_dst=h.mac),
-                       [parser.OFPActionDecNwTtl(), parser.OFPActionOutput(h.port)],
-                       cookie=dec['cookie'])
+            # One rule, or one per ingress port as a router's per-interface
+            # routes.
+            ins = [None]
+            if dec.get('per_in_port'):
+                ins = [p.port_no for p in self.dpset.get_ports(h.dpid)
+                       if p.port_no < ofproto_v1_3.OFPP_MAX and p.port_no != h.port]
+            for in_port in ins:
+                match = dict(eth_type=ether_types.ETH_TYPE_IP, eth_dst=h.mac)
+                if in_port is not None:
+                    match['in_port'] = in_port
+                self._flow(dp, dec['priority'], parser.OFPMatch(**match),
+                           [parser.OFPActionDecNwTtl(), parser.OFPActionOutput(h.port)],
+                           cookie=dec['cookie'])
 
     def _admit_loop(self):
         """admission: now and then a user host is admitted to a server by
@@ -347,11 +362,13 @@ class SimrunController(app_manager.OSKenApp):
             if not 0 < port < 65536:
                 raise HttpError(400, 'tcp_dst %d out of range' % port)
             block = kind == 'acl_block'
+            cookie = int(change['cookie'], 16) if block and 'cookie' in change else None
             (self.blocked.add if block else self.blocked.discard)(port)
             n = 0
             for dpid, dp in list(self.dpset.dps.items()):
                 if self._is_access(dpid):
-                    self._acl_port(dp, port, None if block else dp.ofproto.OFPFC_DELETE_STRICT)
+                    self._acl_port(dp, port, None if block else dp.ofproto.OFPFC_DELETE_STRICT,
+                                   cookie)
                     n += 1
             return {'switches': n}
         if kind in ('drain_link', 'undrain_link'):
@@ -643,7 +660,7 @@ class SimrunController(app_manager.OSKenApp):
             if dp is not None and mac:
                 self._arp_reply(dp, port, mac, ip, req_mac, req_ip)
 
-    def _forward(self, dp, in_port, src, dst, data):
+    def _forward(self, dp, in_port, src, dst, data, ip4=None):
         """Sends a packet for a known host one hop on.  Proactive: the
         switch lost its flow for the host, which is reinstalled.  Learning:
         a flow for this in-port, source and destination, with the
@@ -657,8 +674,16 @@ class SimrunController(app_manager.OSKenApp):
             if port == in_port:
                 return
             hard = self.apps['hard'] if self.rng.random() < self.apps['hard_share'] else 0
-            self._flow(dp, self.fwd_prio,
-                       parser.OFPMatch(in_port=in_port, eth_src=src, eth_dst=dst),
+            known = {'in_port': in_port, 'eth_src': src, 'eth_dst': dst}
+            fields = self.apps['match']
+            if ip4 is not None:
+                known.update(eth_type=ether_types.ETH_TYPE_IP, ipv4_src=ip4.src,
+                             ipv4_dst=ip4.dst)
+                if 'ipv4_dst' in fields:    # an IPv4 match needs the ethertype
+                    fields = fields + ['eth_type']
+            else:
+                fields = [f for f in fields if not f.startswith('ipv4')]
+            self._flow(dp, self.fwd_prio, parser.OFPMatch(**{f: known[f] for f in fields}),
                        [parser.OFPActionOutput(port)], cookie=self.fwd_cookie,
                        idle=self.apps['idle'], hard=hard)
             self._packet_out(dp, port, data, in_port=in_port)
@@ -703,7 +728,7 @@ class SimrunController(app_manager.OSKenApp):
         if eth.dst == CTRL_MAC:
             return      # a probe's answer: learning above was the point
         if eth.dst in self.hosts:
-            self._forward(dp, in_port, eth.src, eth.dst, msg.data)
+            self._forward(dp, in_port, eth.src, eth.dst, msg.data, ip4)
 
     # ---- statistics replies (the waiters contract of ofctl_utils) ----
 

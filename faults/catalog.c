@@ -67,6 +67,12 @@ flt_adds_rules(const struct flt_type *type)
     return type->ops == &flt_rule_ops;
 }
 
+bool
+flt_rewrites_flows(const struct flt_type *type)
+{
+    return type->ops == &flt_flow_ops;
+}
+
 const struct flt_type *
 flt_types(size_t *n)
 {

@@ -77,6 +77,9 @@ const char *flt_controller_limit(const struct flt_type *type, const char *kind);
 /* Whether a fault of 'type' adds rules of its own (which carry its
  * episode's cookie and priority), rather than changing the controller's. */
 bool flt_adds_rules(const struct flt_type *type);
+/* Whether it rewrites the flows already in the switches (and writes the
+ * ones it read back on revert). */
+bool flt_rewrites_flows(const struct flt_type *type);
 
 /* Services a fault can single out (drop_service). */
 bool flt_is_service(const char *name);

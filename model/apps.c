@@ -18,6 +18,9 @@
  * traffic uses: telnet, MS-RPC, NetBIOS, SMB, MS-SQL, RDP, VNC, IRC. */
 static const int blockable[] = {23, 135, 139, 445, 1433, 3389, 5900, 6667};
 
+const char *const sim_learn_matches[3] = { "in_port,eth_src,eth_dst", "eth_dst",
+                                           "in_port,eth_src,eth_dst,ipv4_src,ipv4_dst" };
+
 static const char *const change_names[] = {"acl_block", "acl_unblock", "drain_link",
                                            "undrain_link", "meter_rate"};
 
@@ -131,6 +134,29 @@ fault_on_link(const struct topology *t, const struct flt_timeline *tl, size_t i)
     return false;
 }
 
+/* Whether 'at_ms' falls where the operator must keep out of the way, and
+ * '*after' when that ends: while a controller_down episode of 'tl' lasts
+ * and its switches come back (15 s), as an operator cannot change
+ * anything then; and while a fault that rewrites flows lasts, whose
+ * revert writes back what it read before (a change made meanwhile would
+ * be undone by it, and the revert would not restore what the applications
+ * want). */
+static bool
+operator_away(const struct flt_timeline *tl, int64_t at_ms, int64_t *after)
+{
+    for (size_t e = 0; e < tl->n; e++) {
+        const struct flt_episode *ep = &tl->ep[e];
+        bool down = !strcmp(ep->type->name, "controller_down");
+        int64_t end = ep->at_ms + ep->duration_ms + (down ? 15000 : 3000);
+
+        if ((down || flt_rewrites_flows(ep->type)) && at_ms >= ep->at_ms - 3000 && at_ms < end) {
+            *after = end;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void
 draw_changes(const struct scenario *scn, const struct topology *t,
              const struct flt_timeline *tl, int64_t duration_ms, struct sr_rng *rng,
@@ -181,7 +207,7 @@ draw_changes(const struct scenario *scn, const struct topology *t,
         if (a->guest_net) {
             kinds[nk++] = SIM_CHANGE_METER;
         }
-        if (!nk) {
+        if (!nk || operator_away(tl, at[i], &c.at_ms)) {
             continue;
         }
         c.kind = kinds[sr_rng_below(rng, nk)];
@@ -194,6 +220,9 @@ draw_changes(const struct scenario *scn, const struct topology *t,
 
             for (size_t k = 0; k < SR_ARRAY_SIZE(blockable); k++) {
                 if (blocked[k] == want && pick-- == 0) {
+                    /* A rule the operator writes by hand carries a cookie
+                     * of its own, as a fault's rule does. */
+                    c.cookie = want ? 0 : draw_cookie(rng);
                     c.port = blockable[k];
                     blocked[k] = !want;
                     nblocked += want ? (size_t)-1 : 1;
@@ -209,8 +238,12 @@ draw_changes(const struct scenario *scn, const struct topology *t,
             back = c;
             back.kind = SIM_CHANGE_UNDRAIN;
             back.at_ms = at[i] + draw_ms(rng, 30000, 120000);
-            if (back.at_ms > duration_ms - 1000) {
-                back.at_ms = duration_ms - 1000;
+            while (back.at_ms < duration_ms && operator_away(tl, back.at_ms, &back.at_ms)) {
+                /* after it, and after any that follows at once */
+            }
+            /* Before the last sweeps: a change is carried out between two. */
+            if (back.at_ms > duration_ms - 3000) {
+                back.at_ms = duration_ms - 3000;
             }
             drained_until = back.at_ms;
             add_change(a, &cap, back);
@@ -262,6 +295,8 @@ sim_apps_draw(const struct scenario *scn, const struct topology *topo,
     a->idle_s = (int)((draw_ms(&rng, c->idle_lo_ms, c->idle_hi_ms) + 999) / 1000);
     a->hard_s = (int)((draw_ms(&rng, c->hard_lo_ms, c->hard_hi_ms) + 999) / 1000);
     a->hard_share = c->hard_share;
+    a->learn_match = (int) sr_rng_below(&rng, SR_ARRAY_SIZE(sim_learn_matches));
+    a->dec_per_port = sr_rng_below(&rng, 2);
     a->policy = c->policy;
     a->seed = sr_rng_next(&rng);
     for (size_t i = 0; i < SIM_APPS_N; i++) {
@@ -288,6 +323,12 @@ sim_apps_draw(const struct scenario *scn, const struct topology *topo,
          * matches, nothing is ever sent there. */
         a->quarantine_net =
             (192u << 24) | (168u << 16) | ((uint32_t)sr_rng_below(&rng, 256) << 8);
+        /* Locally administered, and not 02:00:.. like simrun's hosts. */
+        a->banned_mac[0] = 0x02;
+        a->banned_mac[1] = 0x42;
+        for (int i = 2; i < 6; i++) {
+            a->banned_mac[i] = (uint8_t) sr_rng_below(&rng, 256);
+        }
         if (topo->params.access_networks > 0 && sr_rng_below(&rng, 2)) {
             a->p2p_blocked_net =
                 1 + (int)sr_rng_below(&rng, (uint64_t)topo->params.access_networks);
@@ -348,10 +389,11 @@ sim_apps_json(const struct sim_apps *a, const struct topology *topo, bool for_co
         return o;
     }
     json_object_set_new(o, "forwarding",
-                        json_pack("{s:s, s:i, s:i, s:f, s:o}", "kind",
+                        json_pack("{s:s, s:i, s:i, s:f, s:s, s:o}", "kind",
                                   scn_forwarding_name(a->forwarding), "idle_timeout",
                                   a->idle_s, "hard_timeout", a->hard_s, "hard_share",
-                                  a->hard_share, "app", app_json(a, 0)));
+                                  a->hard_share, "match", sim_learn_matches[a->learn_match],
+                                  "app", app_json(a, 0)));
     for (int p = 0; p < SCN_POLICY_N; p++) {
         json_t *app;
 
@@ -369,10 +411,17 @@ sim_apps_json(const struct sim_apps *a, const struct topology *topo, bool for_co
             topo_format_ip(a->quarantine_net, ip, sizeof ip);
             json_object_set_new(app, "blocked_tcp", ports);
             json_object_set_new(app, "quarantine", json_sprintf("%s/24", ip));
+            json_object_set_new(app, "banned_mac",
+                                json_sprintf("%02x:%02x:%02x:%02x:%02x:%02x", a->banned_mac[0],
+                                             a->banned_mac[1], a->banned_mac[2], a->banned_mac[3],
+                                             a->banned_mac[4], a->banned_mac[5]));
             json_object_set_new(app, "p2p_blocked_net", json_integer(a->p2p_blocked_net));
             json_object_set_new(app, "p2p_port", json_integer(SR_PORT_P2P));
             break;
         }
+        case SCN_POLICY_DEC_TTL:
+            json_object_set_new(app, "per_in_port", json_boolean(a->dec_per_port));
+            break;
         case SCN_POLICY_GUEST_METER:
             json_object_set_new(app, "guest_net", json_integer(a->guest_net));
             json_object_set_new(app, "rate_kbps", json_integer(a->guest_kbps));
@@ -435,6 +484,10 @@ sim_change_json(const struct sim_change *c, const struct topology *topo)
     case SIM_CHANGE_ACL_BLOCK:
     case SIM_CHANGE_ACL_UNBLOCK:
         json_object_set_new(o, "tcp_dst", json_integer(c->port));
+        if (c->cookie) {
+            json_object_set_new(o, "cookie",
+                                json_sprintf("0x%016llx", (unsigned long long) c->cookie));
+        }
         break;
     case SIM_CHANGE_DRAIN:
     case SIM_CHANGE_UNDRAIN: {

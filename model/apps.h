@@ -39,6 +39,7 @@ struct sim_change {
     int port;                 /* ACL_*: the TCP port */
     int link;                 /* DRAIN, UNDRAIN: index into topo->link */
     int64_t rate_kbps;        /* METER */
+    uint64_t cookie;          /* ACL_BLOCK: the operator's own rule's, drawn per change */
 };
 
 /* The applications' cookies and priorities: [0] the forwarding
@@ -50,6 +51,9 @@ struct sim_apps {
     bool embedded;            /* false: an external controller runs its own */
     enum scn_forwarding forwarding;
     int idle_s, hard_s;       /* learning: the flows' time-outs */
+    int learn_match;          /* learning: what its flows match, an index of
+                                 sim_learn_matches (Ryu's simple_switch; ONOS's
+                                 fwd with matchDstMacOnly, with matchIpv4Address) */
     double hard_share;        /* share of learned flows with the hard time-out */
     unsigned policy;          /* bits (1 << SCN_POLICY_*) */
     uint64_t cookie[SIM_APPS_N];
@@ -59,6 +63,8 @@ struct sim_apps {
     size_t nblocked;
     uint32_t quarantine_net;  /* a /24 dropped everywhere (host byte order) */
     int p2p_blocked_net;      /* an access network where p2p is blocked, 0 none */
+    uint8_t banned_mac[6];    /* a device banned from the network (none of simrun's) */
+    bool dec_per_port;        /* dec_ttl: a rule per ingress port, as a router's */
     /* guest_meter */
     int guest_net;            /* the guest access network, 0 none */
     int64_t guest_kbps;
@@ -83,6 +89,10 @@ void sim_apps_release(struct sim_apps *a);
 bool sim_apps_dynamic(const struct sim_apps *a);
 
 const char *sim_change_kind_name(enum sim_change_kind k);
+
+/* The match fields of learning's flows, by 'learn_match':
+ * "in_port,eth_src,eth_dst", "eth_dst", "in_port,eth_src,eth_dst,ipv4_src,ipv4_dst". */
+extern const char *const sim_learn_matches[3];
 
 /* The applications as the manifest keeps them; with 'for_controller',
  * also the switches' and hosts' roles and networks the controller's

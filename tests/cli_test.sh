@@ -172,5 +172,36 @@ expect 2 "ctl refuses credentials over plain http" \
 has "$TMP/err" "refusing to send credentials" "ctl insecure refusal"
 if grep -q 's3cr3t' "$TMP/err"; then bad "the password reached stderr"; else ok; fi
 
+# The embedded controller's applications drawn per run of a campaign:
+# forwarding from the list, every policy application with its cookie and
+# priority, the operator's changes; the same seed, the same plan.
+cat >"$TMP/apps.toml" <<'EOF'
+name = "apps"
+seed = 40
+duration = "300s"
+[controller]
+forwarding = ["proactive", "learning"]
+policy = ["acl", "lldp_edge", "guest_meter", "dec_ttl", "admission"]
+changes = 60
+[campaign]
+types = ["lldp_drop", "flow_inport_changed"]
+episodes = 2
+runs = 6
+EOF
+expect 0 "plan a campaign drawing the controller's applications" "$SIMRUN" plan "$TMP/apps.toml"
+cp "$TMP/out" "$TMP/apps.plan"
+has "$TMP/out" "forwarding    proactive .*(drawn for this run)" "a run drew proactive"
+has "$TMP/out" "forwarding    learning (reactive: a flow on .*(drawn for this run)" "a run drew learning"
+for app in acl lldp_edge guest_meter dec_ttl admission; do
+    n=$(grep -c "^  $app .*; cookie 0x[0-9a-f]\{16\}, priority [0-9]" "$TMP/out")
+    if [ "$n" = 6 ]; then ok; else bad "$app in each of the 6 runs' plans: $n"; fi
+done
+n=$(grep -c "^  changes       [1-9][0-9]* operator changes" "$TMP/out")
+if [ "$n" = 6 ]; then ok; else bad "operator changes in each run's plan: $n"; fi
+n=$(grep "^  acl " "$TMP/out" | sort -u | wc -l)
+if [ "$n" = 6 ]; then ok; else bad "the runs' ACLs drawn apart: $n different of 6"; fi
+expect 0 "plan it again" "$SIMRUN" plan "$TMP/apps.toml"
+if cmp -s "$TMP/out" "$TMP/apps.plan"; then ok; else bad "the same seed gave another plan"; fi
+
 printf '%d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -47,6 +47,9 @@ expect('controller.flowentries', [{'cmd': 'add', 'flow': {'dpid': 1, 'match': {}
 expect('controller.flowentries', [{'cmd': 'replace', 'flow': {'dpid': 1}}], False)
 expect('controller.flowentries_answer', {'done': 3, 'failed': []}, True)
 expect('controller.operator', {'change': 'acl_block', 'tcp_dst': 445}, True)
+expect('controller.operator', {'change': 'acl_block', 'tcp_dst': 445,
+                               'cookie': '0x00ab00000000cd01'}, True)
+expect('controller.operator', {'change': 'acl_block', 'tcp_dst': 445, 'cookie': 'x'}, False)
 expect('controller.operator', {'change': 'acl_block', 'tcp_dst': 0}, False)
 expect('controller.operator', {'change': 'drain_link', 'link': 'c1-c2',
                                'a': {'dpid': 1, 'port': 3}, 'b': {'dpid': 2, 'port': 1}}, True)
@@ -58,7 +61,7 @@ expect('controller.operator_answer', {'switches': 4}, True)
 expect('controller.operator_answer', {'switches': -1}, False)
 APP = {'cookie': '0x1234567890abcdef', 'priority': 700}
 APPS = {'forwarding': {'kind': 'learning', 'idle_timeout': 30, 'hard_timeout': 120,
-                       'hard_share': 0.2, 'app': APP},
+                       'hard_share': 0.2, 'match': 'eth_dst', 'app': APP},
         'policy': {'lldp_edge': APP, 'guest_meter': dict(APP, guest_net=2, rate_kbps=9000)},
         'seed': 5, 'changes': [{'change': 'meter_rate', 'rate_kbps': 5000, 'at_s': 30.5}],
         'switches': {'1': {'name': 'c1', 'role': 'core', 'net': 0}},

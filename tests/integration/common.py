@@ -64,10 +64,12 @@ def windows(evs):
     return w
 
 
-def label_errors(samples, w):
+def label_errors(samples, w, host_switch=None):
     """Rows whose label, fault id or on_target flag disagrees with the
     fault windows 'w' (see windows()).  Where windows overlap, the fault
-    injected last labels the row."""
+    injected last labels the row.  A fault on a host touches its switch
+    ('host_switch': host -> switch, from topology.json's hosts)."""
+    host_switch = host_switch or {}
     bad = []
     for r in samples:
         t = float(r['t_s'])
@@ -76,7 +78,8 @@ def label_errors(samples, w):
         want = max(active)[2] if active else 'normal'
         if active:
             _, fid, _, target = max(active)
-            on = target == 'all' or r['switch'] in target.split('-')
+            on = target == 'all' or r['switch'] in target.split('-') or \
+                r['switch'] == host_switch.get(target)
             if r['fault_id'] != str(fid) or (r['on_target'] == '1') != on:
                 bad.append((r['sweep'], r['switch'], r['fault_id'], r['on_target']))
         if r['label'] != want:
