@@ -64,8 +64,13 @@ if ! ovs-vsctl --timeout=5 show >/dev/null 2>&1; then
     fi
 fi
 
+# Warnings are errors when the tests run (ours and CI's builds), not for a
+# user's build.
+WERROR=OFF
+[ "${1:-}" = "--test" ] && WERROR=ON
 say "building in build/"
-cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSIMRUN_WERROR="$WERROR" >/dev/null
 cmake --build "$ROOT/build" -j "$JOBS" >/dev/null
 
 if [ "${1:-}" = "--test" ]; then
@@ -79,7 +84,7 @@ if [ "${1:-}" = "--test" ]; then
     ctest --test-dir "$ROOT/build" --output-on-failure -j "$JOBS"
     say "running the unit tests with ASan + UBSan (build-asan/)"
     cmake -S "$ROOT" -B "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug \
-        -DSIMRUN_SANITIZE=ON >/dev/null
+        -DSIMRUN_SANITIZE=ON -DSIMRUN_WERROR=ON >/dev/null
     cmake --build "$ROOT/build-asan" -j "$JOBS" >/dev/null
     ctest --test-dir "$ROOT/build-asan" --output-on-failure -j "$JOBS" -L unit
     say "fuzzing the parsers for ${SIMRUN_FUZZ_SECONDS:-60} s each (build-fuzz/)"

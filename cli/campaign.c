@@ -1005,6 +1005,59 @@ out:
     return rc;
 }
 
+/* ---- the campaign's own audit ---- */
+
+int
+cmp_add_audit(const char *dir, struct sr_error *err)
+{
+    char **runs = NULL, *path = xasprintf("%s/campaign.json", dir);
+    size_t nruns = 0;
+    struct au_audit *au = au_new();
+    json_t *res = NULL, *doc = NULL, *summary = json_object(), *list;
+    const char *type;
+    int rc = 0, given_away = 0;
+
+    if (collect_runs(dir, false, &runs, &nruns, err) < 0) {
+        rc = -err->code;
+    }
+    for (size_t i = 0; i < nruns && rc == 0; i++) {
+        rc = au_add_run(au, runs[i], err);
+    }
+    if (rc == 0) {
+        json_error_t je;
+
+        doc = json_load_file(path, 0, &je);
+        if (!json_is_object(doc)) {
+            rc = sr_error_set(err, SR_EINVAL, "cannot read '%s': %s", path, je.text);
+        }
+    }
+    if (rc == 0) {
+        res = au_result(au, 0.99, 0.9, 5);
+        json_object_foreach(json_object_get(res, "shortcuts"), type, list) {
+            given_away += json_array_size(list) > 0;
+        }
+        json_object_set_new(summary, "runs", json_integer((json_int_t) nruns));
+        json_object_set_new(summary, "sweeps", json_incref(json_object_get(res, "sweeps")));
+        json_object_set_new(summary, "types_given_away", json_integer(given_away));
+        json_object_set_new(summary, "shortcuts", json_incref(json_object_get(res, "shortcuts")));
+        json_object_set_new(summary, "note",
+                            json_string("the first 5 per type; 'simrun audit' lists them all"));
+        json_object_set_new(doc, "audit", summary);
+        summary = NULL;
+        rc = write_json_atomic(path, doc, err);
+    }
+    for (size_t i = 0; i < nruns; i++) {
+        free(runs[i]);
+    }
+    free(runs);
+    free(path);
+    json_decref(summary);
+    json_decref(res);
+    json_decref(doc);
+    au_free(au);
+    return rc < 0 ? rc : given_away;
+}
+
 /* ---- simrun audit ---- */
 
 static const char audit_usage[] =

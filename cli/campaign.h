@@ -21,6 +21,12 @@ int cmp_write_manifest(const char *dir, const char *scenario_path, const char *n
                        const uint64_t *seeds, size_t nseeds, int shard_k, int shard_n,
                        struct sr_error *err);
 
+/* Audits the complete runs of campaign directory 'dir' for shortcuts
+ * (collector/audit.h) and adds the findings to its campaign.json as
+ * "audit": per fault type how many single features give it away and the
+ * first few.  Returns how many fault types have one, or -1 with 'err'. */
+int cmp_add_audit(const char *dir, struct sr_error *err);
+
 int sim_cmd_merge(int argc, char **argv);
 int sim_cmd_split(int argc, char **argv);
 int sim_cmd_slurm(int argc, char **argv);

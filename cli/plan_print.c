@@ -168,6 +168,31 @@ print_traffic(const struct sim_plan *p, FILE *out)
         fprintf(out, "  video load    %.1f Mbit/s in total\n",
                 (double) clients * (double) s->traffic.video.bitrate_kbps / 1000.0);
     }
+    if (s->traffic.churn.flash_per_h > 0 || s->traffic.churn.depart_per_h > 0) {
+        fprintf(out, "  churn         %zu event%s (flash crowds %.3g an hour, departures %.3g an "
+                     "hour), labelled normal%s\n",
+                p->churn.n, p->churn.n == 1 ? "" : "s", s->traffic.churn.flash_per_h,
+                s->traffic.churn.depart_per_h, p->churn.n ? ":" : "");
+    }
+    for (size_t i = 0; i < p->churn.n; i++) {
+        const struct sim_churn_event *e = &p->churn.ev[i];
+        char at[32], dur[32];
+
+        scn_format_duration(e->at_ms, at, sizeof at);
+        scn_format_duration(e->duration_ms, dur, sizeof dur);
+        if (e->kind == SIM_CHURN_FLASH && !strcmp(e->service, "video")) {
+            fprintf(out, "    %-11s flash crowd for %s: %d more video streams on each user of "
+                         "access network %d\n",
+                    at, dur, e->streams, e->net);
+        } else if (e->kind == SIM_CHURN_FLASH) {
+            fprintf(out, "    %-11s flash crowd for %s: %s x%d on the users of access network "
+                         "%d\n",
+                    at, dur, e->service, e->factor, e->net);
+        } else {
+            fprintf(out, "    %-11s %s leaves for %s (no new session)\n", at,
+                    p->topo->host[e->host].name, dur);
+        }
+    }
 }
 
 /* The embedded controller's applications as drawn for this run. */

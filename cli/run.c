@@ -212,6 +212,18 @@ run_campaign(const char *path, const struct scenario *first, struct cli_override
             rc = 1;
         }
     }
+    if (!stopped && shard_n <= 1 && done + skipped > 0) {
+        /* What a diagnoser could learn instead of the faults (simrun audit). */
+        int n = cmp_add_audit(dir, &err);
+
+        if (n < 0) {
+            fprintf(stderr, "simrun: auditing the campaign: %s\n", err.msg);
+        } else {
+            printf("campaign %s: %d fault type%s given away by a single column or rule shape "
+                   "(campaign.json 'audit'; simrun audit %s lists them)\n",
+                   name, n, n == 1 ? " is" : "s are", dir);
+        }
+    }
     printf("campaign %s: %d run%s done, %d skipped (complete before), %d failed%s; %s/%s\n",
            name, done, done == 1 ? "" : "s", skipped, failed, stopped ? ", interrupted" : "",
            dir, shard_n > 1 ? "shard-*.json" : "campaign.json");

@@ -83,6 +83,9 @@ BROADCAST = 'ff:ff:ff:ff:ff:ff'
 
 LOG = logging.getLogger('simrun.controller')
 APPS_FILE = 'controller.json'
+# What the operator changed, kept across a restart of the controller as a
+# real controller keeps its configuration in its datastore.
+STATE_FILE = 'controller-state.json'
 GUEST_METER_ID = 900                  # the rate_limit fault's are episode ids
 
 
@@ -167,8 +170,9 @@ class SimrunController(app_manager.OSKenApp):
         self.pending = {}        # ip -> [(dpid, port, requester mac, ip)]
         self.rest_port = int(os.environ.get('SIMRUN_REST_PORT', '8080'))
         self.rest_host = os.environ.get('SIMRUN_REST_HOST', '127.0.0.1')
-        self.apps = load_apps(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                           APPS_FILE))
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.apps = load_apps(os.path.join(here, APPS_FILE))
+        self.state_path = os.path.join(here, STATE_FILE)
         self.learning = self.apps['learning']
         self.fwd_cookie, self.fwd_prio = self.apps['cookie'], self.apps['priority']
         self.policy = self.apps['policy']
@@ -176,6 +180,8 @@ class SimrunController(app_manager.OSKenApp):
         self.drained = set()     # (dpid, port) ends of links paths avoid
         self.blocked = set(self.policy.get('acl', {}).get('blocked_tcp', []))
         self.guest_kbps = self.policy.get('guest_meter', {}).get('rate_kbps', 0)
+        self.block_cookie = {}   # tcp port -> the operator's own rule's cookie
+        self._load_state()
         self.edge_done = set()   # (dpid, port) whose host has its policy rules
         LOG.info('forwarding %s, policy %s', 'learning' if self.learning else 'proactive',
                  ', '.join(sorted(self.policy)) or 'none')
@@ -272,7 +278,7 @@ class SimrunController(app_manager.OSKenApp):
         acl = self.policy.get('acl')
         if acl and self._is_access(dp.id):
             for port in sorted(self.blocked):
-                self._acl_port(dp, port)
+                self._acl_port(dp, port, cookie=self.block_cookie.get(port))
             for field in ('eth_src', 'eth_dst'):
                 self._flow(dp, acl['priority'], parser.OFPMatch(**{field: acl['banned_mac']}),
                            [], cookie=acl['cookie'])
@@ -350,9 +356,34 @@ class SimrunController(app_manager.OSKenApp):
                        [parser.OFPActionOutput(port)], cookie=adm['cookie'],
                        hard=int(adm['hard_timeout']))
 
+    def _load_state(self):
+        try:
+            with open(self.state_path) as f:
+                st = json.load(f)
+        except FileNotFoundError:
+            return
+        self.blocked = set(int(p) for p in st.get('blocked', []))
+        self.block_cookie = {int(p): int(c) for p, c in st.get('block_cookie', {}).items()}
+        self.drained = set(tuple(e) for e in st.get('drained', []))
+        self.guest_kbps = int(st.get('guest_kbps', self.guest_kbps))
+        LOG.info('operator state from %s', self.state_path)
+
+    def _save_state(self):
+        tmp = self.state_path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump({'blocked': sorted(self.blocked),
+                       'block_cookie': {str(p): c for p, c in self.block_cookie.items()},
+                       'drained': sorted(self.drained), 'guest_kbps': self.guest_kbps}, f)
+        os.rename(tmp, self.state_path)
+
     def operator(self, change):
-        """An operator's change (POST /simrun/v1/operator); returns what
-        was done."""
+        """An operator's change (POST /simrun/v1/operator), kept across a
+        restart; returns what was done."""
+        out = self._operator(change)
+        self._save_state()
+        return out
+
+    def _operator(self, change):
         kind = change.get('change')
         acl = self.policy.get('acl')
         if kind in ('acl_block', 'acl_unblock'):
@@ -364,6 +395,9 @@ class SimrunController(app_manager.OSKenApp):
             block = kind == 'acl_block'
             cookie = int(change['cookie'], 16) if block and 'cookie' in change else None
             (self.blocked.add if block else self.blocked.discard)(port)
+            self.block_cookie.pop(port, None)
+            if cookie is not None:
+                self.block_cookie[port] = cookie
             n = 0
             for dpid, dp in list(self.dpset.dps.items()):
                 if self._is_access(dpid):

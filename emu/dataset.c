@@ -89,6 +89,15 @@ sim_manifest_base(const struct sim_plan *plan, const char *controller_kind,
         json_object_set_new(json_object_get(m, "controller"), "apps",
                             sim_apps_json(&plan->apps, t, false));
     }
+    if (plan->churn.n) {
+        /* The benign churn drawn for the run (changes.jsonl says what was done). */
+        json_t *churn = json_array();
+
+        for (size_t i = 0; i < plan->churn.n; i++) {
+            json_array_append_new(churn, sim_churn_json(&plan->churn.ev[i], t));
+        }
+        json_object_set_new(m, "churn", churn);
+    }
     free(hash);
     return m;
 }

@@ -71,6 +71,7 @@ struct exec {
     struct line_log log;      /* faults.jsonl */
     struct line_log changes;  /* changes.jsonl: the operator's changes */
     size_t next_change;       /* plan->apps.changes[next_change] is due next */
+    unsigned char *churn;     /* per plan->churn event: 0 to come, 1 under way, 2 over */
     double wall0;
     bool progress;
     bool died;                /* a child of the runtime failed */
@@ -126,6 +127,54 @@ static void
 log_line(struct exec *x, json_t *o)
 {
     line_out(x, &x->log, o);
+}
+
+/* Starts or ends churn event 'e' ('start') on its hosts' agents and
+ * records it in changes.jsonl (the rows stay normal). */
+static void
+churn_step(struct exec *x, const struct sim_churn_event *e, bool start)
+{
+    const struct topology *t = x->plan->topo;
+    json_t *o = sim_churn_json(e, t), *servers = json_array(), *host;
+    struct sr_buf failed = SR_BUF_INIT;
+    size_t i, ok = 0;
+    char ip[32], iso[40];
+
+    for (i = 0; i < t->nhost; i++) {
+        if (t->host[i].role == TOPO_ROLE_SERVER) {
+            topo_format_ip(t->host[i].ip, ip, sizeof ip);
+            json_array_append_new(servers, json_string(ip));
+        }
+    }
+    json_array_foreach(json_object_get(o, "hosts"), i, host) {
+        struct sr_error err = { 0 };
+
+        if (!x->fe.env.traffic) {
+            sr_buf_printf(&failed, "%sthe run has no traffic agents", failed.len ? "; " : "");
+            break;
+        }
+        if (x->fe.env.traffic(x->fe.env.ctx, json_string_value(host),
+                              sim_churn_command(e, start, servers), &err) < 0) {
+            sr_buf_printf(&failed, "%s%s: %s", failed.len ? "; " : "", json_string_value(host),
+                          err.msg);
+        } else {
+            ok++;
+        }
+    }
+    sr_iso_time(sr_wall(), iso, sizeof iso);
+    json_object_set_new(o, "event", json_string(start ? "churn_start" : "churn_end"));
+    json_object_set_new(o, "t_s", json_real(round(col_now_s(x->col) * 1000) / 1000));
+    json_object_set_new(o, "time", json_string(iso));
+    json_object_set_new(o, "ok", json_boolean(failed.len == 0));
+    json_object_set_new(o, "agents", json_integer((json_int_t) ok));
+    if (failed.len) {
+        SR_WARN("%s %s: %s", json_string_value(json_object_get(o, "churn")),
+                start ? "start" : "end", sr_buf_cstr(&failed));
+        json_object_set_new(o, "error", json_string(sr_buf_cstr(&failed)));
+    }
+    sr_buf_release(&failed);
+    json_decref(servers);
+    line_out(x, &x->changes, o);
 }
 
 /* Carries out the operator's change 'c' through the controller and
@@ -486,6 +535,22 @@ idle(void *ctx, struct collector *c, double next_sweep_s)
     double again = sim_capture_windows(x->cap, col_now_s(x->col));
 
     (void) c;
+    for (size_t i = 0; i < x->plan->churn.n; i++) {
+        const struct sim_churn_event *e = &x->plan->churn.ev[i];
+        double at = (double) e->at_ms / 1000.0, end = at + (double) e->duration_ms / 1000.0;
+        double now = col_now_s(x->col);
+
+        if (x->churn[i] == 0 && now >= at) {
+            churn_step(x, e, true);
+            x->churn[i] = 1;
+        } else if (x->churn[i] == 1 && now >= end) {
+            churn_step(x, e, false);
+            x->churn[i] = 2;
+        }
+        if (x->churn[i] < 2) {
+            again = fmin(again, (x->churn[i] ? end : at) - now);
+        }
+    }
     while (x->next_change < x->plan->apps.nchanges) {
         const struct sim_change *ch = &x->plan->apps.changes[x->next_change];
         double at = (double) ch->at_ms / 1000.0;
@@ -1019,7 +1084,8 @@ sim_run(const struct sim_plan *plan, const struct sim_run_opts *o, struct sim_ru
         rc = -err->code;
         goto out;
     }
-    if (plan->apps.nchanges) {
+    x.churn = xcalloc(plan->churn.n + 1, 1);
+    if (plan->apps.nchanges || plan->churn.n) {
         path = xasprintf("%s/changes.jsonl", sum->dir);
         x.changes = (struct line_log) { sr_fopen_new(path, false, err), 0, "changes.jsonl" };
         free(path);
@@ -1142,6 +1208,7 @@ out:
         free(x.eps[i].touched);
     }
     free(x.eps);
+    free(x.churn);
     free(faults);
     free(sws);
     free(run_name);

@@ -123,6 +123,7 @@ sim_plan_free(struct sim_plan *p)
     }
     flt_timeline_release(&p->timeline);
     sim_apps_release(&p->apps);
+    sim_churn_release(&p->churn);
     free_world(p);
     topo_free(p->topo);
     free(p);
@@ -522,6 +523,7 @@ sim_plan_build(const struct scenario *scn, struct scn_diags *diags, struct sr_er
         goto fail;
     }
     sim_apps_draw(scn, p->topo, &p->timeline, p->duration_ms, &p->apps);
+    sim_churn_draw(scn, p->topo, &p->timeline, p->duration_ms, &p->churn);
     return p;
 
 fail_err:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "apps.h"
+#include "churn.h"
 #include "error.h"
 #include "faults.h"
 #include "scenario.h"
@@ -23,6 +24,7 @@ struct sim_plan {
     struct flt_timeline timeline;
     int64_t duration_ms;        /* final run length (a campaign may set it) */
     struct sim_apps apps;       /* the embedded controller's applications */
+    struct sim_churn churn;     /* flash crowds and departures ([traffic.churn]) */
 };
 
 /* Fills 'p' from the scenario's topology section. */

@@ -157,7 +157,11 @@ scn_format_duration(int64_t ms, char *buf, size_t size)
     } else if (ms < 1000) {
         snprintf(buf, size, "%lld ms", (long long) ms);
     } else {
-        snprintf(buf, size, "%.1f s", (double) ms / 1000.0);
+        /* Tenths in integers: a double's %.1f may run to 300 digits, which
+         * gcc's -Wformat-truncation counts at -O2 and above. */
+        long long tenths = (long long) ((ms + 50) / 100);
+
+        snprintf(buf, size, "%lld.%lld s", tenths / 10, tenths % 10);
     }
 }
 
@@ -860,7 +864,8 @@ static void
 read_traffic(struct ctx *c, const struct toml_value *t, struct scenario *scn)
 {
     static const char *const known[] = { "video", "chat", "p2p", "web", "mail",
-                                         "broadcast", NULL };
+                                         "broadcast", "churn", NULL };
+    static const char *const churn_keys[] = { "flash_crowds", "departures", NULL };
     static const char *const video_keys[] = { "enabled", "clients", "bitrate_kbps", NULL };
     static const char *const p2p_keys[] = { "enabled", "file_mb", "per_min", NULL };
     static const char *const bc_keys[] = { "enabled", "every", NULL };
@@ -902,6 +907,14 @@ read_traffic(struct ctx *c, const struct toml_value *t, struct scenario *scn)
         get_bool(c, s, "enabled", "[traffic.broadcast]", &scn->traffic.broadcast.enabled);
         get_duration(c, s, "every", "[traffic.broadcast]", 100, MS_H,
                      &scn->traffic.broadcast.every_ms);
+    }
+    s = get_table(c, t, "churn", "[traffic]");
+    if (s) {
+        check_keys(c, s, "[traffic.churn]", churn_keys);
+        get_num(c, s, "flash_crowds", "[traffic.churn]", 0, 600,
+                &scn->traffic.churn.flash_per_h);
+        get_num(c, s, "departures", "[traffic.churn]", 0, 3600,
+                &scn->traffic.churn.depart_per_h);
     }
 }
 

@@ -192,6 +192,10 @@ struct scenario {
         struct scn_service chat, web, mail;
         struct scn_p2p p2p;
         struct scn_broadcast broadcast;
+        struct {
+            double flash_per_h;   /* flash crowds an hour (model/churn.h) */
+            double depart_per_h;  /* departures an hour */
+        } churn;
     } traffic;
     struct scn_collector collector;
     struct scn_diagnoser diagnoser;

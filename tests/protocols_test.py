@@ -37,6 +37,11 @@ expect('mininet.event', {'event': 'started', 'switches': 2}, False)
 expect('agent.control', {'load': 4, 'extra_streams': 0, 'by': 'congestion all'}, True)
 expect('agent.control', {'load': 0.5, 'extra_streams': 0}, False)
 expect('agent.control', {'load': 1, 'extra_streams': 0, 'rate': 9}, False)
+expect('agent.control', {'load': 6, 'extra_streams': 0, 'service': 'web', 'by': 'flash crowd'},
+       True)
+expect('agent.control', {'load': 6, 'extra_streams': 0, 'service': 'video'}, False)
+expect('agent.control', {'load': 1, 'extra_streams': 0, 'quiet_s': 90}, True)
+expect('agent.control', {'load': 1, 'extra_streams': 0, 'quiet_s': -1}, False)
 sweep = open(os.path.join(SRC, 'tests', 'fuzz', 'corpus', 'controller', 'sweep'), 'rb').read()[1:]
 good_sweep = json.loads(sweep)
 del good_sweep['2']                 # the sample's switch 2 is an error entry

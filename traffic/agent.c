@@ -46,6 +46,8 @@ struct tr_agent {
     struct sr_rng rng;
     FILE *kpi, *log;
     double load;              /* rate multiplier set through --control */
+    double svc_load[TR_NSERVICES]; /* each service's own (a flash crowd) */
+    double quiet_until;       /* tr_mono() before which no session starts */
     struct video *video;      /* video.c's state */
     int control_fd;
     int kpi_errno;            /* the first failed KPI write (the agent stops) */
@@ -102,11 +104,11 @@ tr_video_slot(struct tr_agent *a)
 }
 
 double
-tr_exp(struct tr_agent *a, double mean_s)
+tr_exp(struct tr_agent *a, enum tr_service svc, double mean_s)
 {
-    double u = sr_rng_double(&a->rng);
+    double u = sr_rng_double(&a->rng), quiet = a->quiet_until - tr_mono();
 
-    return -mean_s / a->load * log(1.0 - u);
+    return (quiet > 0 ? quiet : 0) - mean_s / (a->load * a->svc_load[svc]) * log(1.0 - u);
 }
 
 int
@@ -262,11 +264,29 @@ tr_warn(struct tr_agent *a, const char *service, const char *fmt, ...)
     fflush(a->log);
 }
 
-/* One command on the control socket (a datagram holding a JSON object):
+/* One command on the control socket (a datagram holding a JSON object,
+ * docs/protocols/agent-control.schema.json):
  *   {"load": 4, "extra_streams": 8, "servers": ["10.0.1.1"], "by": "fault 3"}
  * sets the rate multiplier of every role and the extra video streams this
  * host pulls (see tr_video_extra); {"load": 1, "extra_streams": 0} is
- * normal again.  Each command is recorded as an "agent" KPI record. */
+ * normal again.  With "service": "web" the load is that service's alone
+ * and the rest stays as it was (a flash crowd); with "quiet_s": N the host
+ * starts no new session for N seconds (it left the network).  Each
+ * command is recorded as an "agent" KPI record. */
+/* The index of service 'name' among the roles tr_exp serves, or -1. */
+static int
+service_index(const char *name)
+{
+    static const char *const names[TR_NSERVICES] = { "chat", "p2p", "web", "mail" };
+
+    for (int i = 0; i < TR_NSERVICES; i++) {
+        if (!strcmp(name, names[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static void
 control_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
 {
@@ -276,9 +296,11 @@ control_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
     (void) events;
     (void) ctx;
     while ((n = recv(fd, msg, sizeof msg - 1, 0)) > 0) {
-        json_t *cmd, *servers;
+        json_t *cmd, *servers, *rec;
         json_int_t streams;
-        double load;
+        double load, quiet;
+        const char *svc;
+        int k;
         struct sr_error err = { 0 };
         int extra;
 
@@ -293,16 +315,39 @@ control_io(struct tr_agent *a, int fd, uint32_t events, void *ctx)
             json_decref(cmd);
             continue;
         }
-        a->load = load;
-        extra = tr_video_extra(a, (size_t) streams, servers, load, &err);
-        if (extra < 0) {
-            tr_warn(a, "control", "%s", err.msg);
+        svc = json_string_value(json_object_get(cmd, "service"));
+        quiet = json_number_value(json_object_get(cmd, "quiet_s"));
+        k = svc ? service_index(svc) : -1;
+        if ((svc && k < 0) || quiet < 0 || quiet > 86400) {
+            tr_warn(a, "control", "ignored a command with an unknown service or a quiet time "
+                                  "out of 0..86400 s: %.200s", msg);
+            json_decref(cmd);
+            continue;
         }
-        tr_kpi(a, "agent", "",
-               json_pack("{s:f, s:I, s:i, s:s}", "load", load, "extra_streams_asked",
-                         (json_int_t) streams, "extra_streams", extra < 0 ? 0 : extra, "by",
-                         json_is_string(json_object_get(cmd, "by"))
-                             ? json_string_value(json_object_get(cmd, "by")) : ""));
+        if (k >= 0) {
+            a->svc_load[k] = load;
+            extra = 0;
+        } else {
+            a->load = load;
+            extra = tr_video_extra(a, (size_t) streams, servers, load, &err);
+            if (extra < 0) {
+                tr_warn(a, "control", "%s", err.msg);
+            }
+        }
+        if (json_object_get(cmd, "quiet_s")) {
+            a->quiet_until = tr_mono() + quiet;
+        }
+        rec = json_pack("{s:f, s:I, s:i, s:s}", "load", load, "extra_streams_asked",
+                        (json_int_t) streams, "extra_streams", extra < 0 ? 0 : extra, "by",
+                        json_is_string(json_object_get(cmd, "by"))
+                            ? json_string_value(json_object_get(cmd, "by")) : "");
+        if (svc) {
+            json_object_set_new(rec, "service", json_string(svc));
+        }
+        if (json_object_get(cmd, "quiet_s")) {
+            json_object_set_new(rec, "quiet_s", json_real(quiet));
+        }
+        tr_kpi(a, "agent", "", rec);
         json_decref(cmd);
     }
 }
@@ -382,7 +427,7 @@ main(int argc, char **argv)
     };
     const char *plan_path = NULL, *kpi_path = NULL, *log_path = NULL, *control_path = NULL;
     double duration = 0;
-    struct tr_agent a = { .ep = -1, .load = 1, .control_fd = -1 };
+    struct tr_agent a = { .ep = -1, .load = 1, .svc_load = { 1, 1, 1, 1 }, .control_fd = -1 };
     struct sigaction sa;
     json_error_t je;
     json_t *plan, *roles;

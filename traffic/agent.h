@@ -56,10 +56,15 @@ void tr_kpi(struct tr_agent *a, const char *service, const char *peer, json_t *m
 void tr_warn(struct tr_agent *a, const char *service, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The roles whose sessions come at random (tr_exp). */
+enum tr_service { TR_CHAT, TR_P2P, TR_WEB, TR_MAIL, TR_NSERVICES };
+
 /* An exponentially distributed interval with mean 'mean_s' divided by the
- * agent's load: every role draws its next event with it, so a load of 4
- * (a traffic fault) makes every role four times as busy. */
-double tr_exp(struct tr_agent *a, double mean_s);
+ * agent's load and the service's own (a flash crowd): every role draws its
+ * next event with it, so a load of 4 (a traffic fault) makes every role
+ * four times as busy.  While the host is quiet (it left the network for a
+ * while), the interval starts when the quiet ends. */
+double tr_exp(struct tr_agent *a, enum tr_service svc, double mean_s);
 /* The rate multiplier (1 normally; set through the control socket). */
 double tr_load(const struct tr_agent *a);
 

@@ -132,7 +132,7 @@ send_next(struct tr_agent *a, void *ctx)
     struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(SR_PORT_CHAT) };
     size_t words = 3 + (size_t) sr_rng_below(tr_rng(a), 20);
 
-    tr_after(a, tr_exp(a, c->mean_s), send_next, c);
+    tr_after(a, tr_exp(a, TR_CHAT, c->mean_s), send_next, c);
     s->chat = c;
     snprintf(s->peer, sizeof s->peer, "%s", c->peers[sr_rng_below(tr_rng(a), c->npeers)]);
     s->len = (size_t) snprintf(s->line, sizeof s->line, "msg %s %ld", tr_host(a), ++c->seq);
@@ -246,7 +246,7 @@ tr_chat_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
     }
     if (per_min > 0 && c->npeers) {
         c->mean_s = 60.0 / per_min;
-        tr_after(a, tr_exp(a, c->mean_s), send_next, c);
+        tr_after(a, tr_exp(a, TR_CHAT, c->mean_s), send_next, c);
     } else if (per_min > 0) {
         tr_warn(a, "chat", "no peers to send to; only answering");
     }

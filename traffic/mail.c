@@ -248,7 +248,7 @@ next_mail(struct tr_agent *a, void *ctx)
     char url[128], from[128], rcpt[128];
     size_t words = 30 + (size_t) sr_rng_below(tr_rng(a), 270);
 
-    tr_after(a, tr_exp(a, m->mean_s), next_mail, m);
+    tr_after(a, tr_exp(a, TR_MAIL, m->mean_s), next_mail, m);
     o->m = m;
     o->t0 = tr_mono();
     snprintf(o->peer, sizeof o->peer, "%s", m->to[sr_rng_below(tr_rng(a), m->nto)]);
@@ -308,7 +308,7 @@ tr_mail_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
             return -SR_ELIB;
         }
         m->mean_s = 60.0 / per_min;
-        tr_after(a, tr_exp(a, m->mean_s), next_mail, m);
+        tr_after(a, tr_exp(a, TR_MAIL, m->mean_s), next_mail, m);
     }
     return 0;
 }

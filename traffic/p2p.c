@@ -312,7 +312,7 @@ next_transfer(struct tr_agent *a, void *ctx)
     size_t want = p->npeers < 3 ? p->npeers : 3;
     size_t *pick = xcalloc(p->npeers, sizeof *pick);
 
-    tr_after(a, tr_exp(a, p->mean_s), next_transfer, p);
+    tr_after(a, tr_exp(a, TR_P2P, p->mean_s), next_transfer, p);
     t->p = p;
     t->file = ++p->next_file;
     t->size = (uint64_t) (sr_rng_uniform(tr_rng(a), p->min_mb, p->max_mb) * 1e6);
@@ -375,7 +375,7 @@ tr_p2p_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
     }
     if (per_min > 0 && p->npeers) {
         p->mean_s = 60.0 / per_min;
-        tr_after(a, tr_exp(a, p->mean_s), next_transfer, p);
+        tr_after(a, tr_exp(a, TR_P2P, p->mean_s), next_transfer, p);
     }
     return 0;
 }

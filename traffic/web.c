@@ -280,7 +280,7 @@ next_page(struct tr_agent *a, void *ctx)
     struct web *w = ctx;
     struct page *p = xcalloc(1, sizeof *p);
 
-    tr_after(a, tr_exp(a, w->mean_s), next_page, w);
+    tr_after(a, tr_exp(a, TR_WEB, w->mean_s), next_page, w);
     p->w = w;
     p->t0 = tr_mono();
     snprintf(p->server, sizeof p->server, "%s", w->servers[sr_rng_below(tr_rng(a), w->nservers)]);
@@ -313,7 +313,7 @@ tr_web_start(struct tr_agent *a, json_t *plan, struct sr_error *err)
             return -SR_ELIB;
         }
         w->mean_s = 60.0 / per_min;
-        tr_after(a, tr_exp(a, w->mean_s), next_page, w);
+        tr_after(a, tr_exp(a, TR_WEB, w->mean_s), next_page, w);
     }
     return 0;
 }

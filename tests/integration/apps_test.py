@@ -11,6 +11,10 @@ every fault type -- with a protocol trace, and checks:
   * the flow count moves in normal time (flows are learned and expire);
   * every operator change of the plan is in changes.jsonl, done, and the
     ACL's blocks and lifts show in the switches' flows after it;
+  * every flash crowd and departure of the plan starts and ends there, its
+    agents told (their KPI records say so); a flash crowd's service runs
+    busier on its users than before it, a departed host starts no web or
+    mail session while away;
   * every fault type is injected, verified and reverted;
   * labels follow faults.jsonl; the trace and controller.json match their
     schemas (docs/protocols/); the machine is clean afterwards;
@@ -27,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import check, events, label_errors, machine_clean, report, rows, windows
+from common import check, epoch, events, label_errors, machine_clean, report, rows, windows
 
 SIMRUN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SCENARIO = os.path.join(SRC, 'tests', 'data', 'runs', 'apps.toml')
@@ -135,12 +139,13 @@ def main():
 
     # Operator changes: all done, in order, and the ACL's show in the flows.
     changes = [json.loads(line) for line in open(os.path.join(RUN, 'changes.jsonl'))]
+    ops = [c for c in changes if c['event'] == 'change']
     check('every planned operator change was carried out',
-          [c['change'] for c in changes] == [c['change'] for c in apps['changes']] and
-          all(c['ok'] for c in changes) and len(changes) >= 5,
-          [(c['change'], c['ok'], c.get('error')) for c in changes])
+          [c['change'] for c in ops] == [c['change'] for c in apps['changes']] and
+          all(c['ok'] for c in ops) and len(ops) >= 5,
+          [(c['change'], c['ok'], c.get('error')) for c in ops])
     acl_seen = []
-    for c in changes:
+    for c in ops:
         if c['change'] not in ('acl_block', 'acl_unblock'):
             continue
         # An added block is the operator's own rule, with a cookie of its own.
@@ -150,12 +155,46 @@ def main():
                  and json.loads(r['match']).get('tp_dst') == c['tcp_dst']]
         if c['change'] == 'acl_block':
             later = [r for r in later if r['cookie'] == want_cookie]
-        nxt = [d for d in changes if d['t_s'] > c['t_s'] and d.get('tcp_dst') == c['tcp_dst']]
+        nxt = [d for d in ops if d['t_s'] > c['t_s'] and d.get('tcp_dst') == c['tcp_dst']]
         if nxt:
             later = [r for r in later if float(r['t_s']) < nxt[0]['t_s']]
         acl_seen.append(bool(later) == (c['change'] == 'acl_block'))
     check('ACL blocks appear in the switches, lifted ones go', acl_seen and all(acl_seen),
           acl_seen)
+
+    # Churn: flash crowds and departures, labelled normal.
+    churn = [c for c in changes if c['event'].startswith('churn_')]
+    starts = [c for c in churn if c['event'] == 'churn_start']
+    check('churn: every event of the plan started and ended, every agent told',
+          len(starts) >= 2 and len(churn) == 2 * len(starts) and
+          all(c['ok'] and c['agents'] == len(c['hosts']) for c in churn),
+          [(c['event'], c['churn'], c['ok'], c.get('error')) for c in churn])
+    kpis = [json.loads(line) for line in open(os.path.join(RUN, 'traffic.jsonl'))]
+    told = {(r['host'], r['metrics'].get('by')) for r in kpis if r['service'] == 'agent'}
+    check('churn: the agents recorded each command',
+          all((h, 'flash crowd' if c['churn'] == 'flash_crowd' else 'departure') in told
+              for c in starts for h in c['hosts']), sorted(told)[:10])
+    during = before = 0
+    for c in starts:
+        if c['churn'] != 'flash_crowd' or c['service'] == 'video':
+            continue
+        t0, dur = epoch(c['time']), c['duration_s']
+        hosts = set(c['hosts'])
+        mine = [r['t'] for r in kpis if r['host'] in hosts and r['service'] == c['service']]
+        during += sum(t0 + 2 <= t < t0 + dur for t in mine)
+        before += sum(t0 - dur <= t < t0 for t in mine)
+    check('churn: flash crowds make their service busier on their users',
+          during > 2 * before, (during, before))
+    quiet = []
+    for c in starts:
+        if c['churn'] == 'departure' and c['duration_s'] > 20:
+            t0 = epoch(c['time'])
+            # Sessions it starts; what others send it (mail it receives) still comes.
+            quiet += [r for r in kpis if r['host'] == c['hosts'][0] and
+                      r['service'] in ('web', 'mail') and r['metrics'].get('role') != 'receiver'
+                      and t0 + 15 <= r['t'] < t0 + c['duration_s']]
+    check('churn: a departed host starts no web or mail session while away', not quiet,
+          quiet[:3])
 
     # Faults: every type injected, verified, reverted.
     evs = events(RUN)

@@ -7,7 +7,6 @@ every row carries its run and episode; episodes.csv; running it again
 skips the complete runs; no simrun constant in the flows gives a fault
 away; simrun merge joins every row of both runs; simrun split keeps runs
 and episodes whole.  Exit 77 without root."""
-import collections
 import json
 import os
 import re
@@ -23,20 +22,14 @@ TMP = tempfile.mkdtemp(prefix='simrun-campaign-it-')
 RUNS = ('camp-21', 'camp-22')
 
 
-def leaks(run_dirs):
-    """(column, value) pairs of flows that occur only under fault labels
-    and in more than one episode: a marker a diagnoser could learn instead
-    of the fault."""
-    seen = collections.defaultdict(lambda: [set(), False])  # -> (episodes, seen under normal)
-    for d in run_dirs:
-        for r in rows(d, 'flows.csv'):
-            for col in ('cookie', 'priority', 'table'):
-                s = seen[(col, r[col])]
-                if r['label'] == 'normal':
-                    s[1] = True
-                else:
-                    s[0].add((r['run'], r['fault_id']))
-    return [k for k, (eps, normal) in seen.items() if not normal and len(eps) > 1]
+def markers(audit):
+    """Shortcuts of the campaign's audit (campaign.json) that are a
+    rule's marks -- a cookie's application, a priority, a table -- rather
+    than what the fault does: a marker a diagnoser could learn instead of
+    the fault."""
+    return [(t, f['feature']) for t, items in audit['shortcuts'].items() for f in items
+            if f['feature'].startswith(('flows: cookie application', 'flows: priority',
+                                        'flows: table'))]
 
 
 def main():
@@ -83,9 +76,15 @@ def main():
         idle = [e for e in injects if e['type'] == 'flow_idle_timeout']
         check('%s: the idle time-out was drawn in its range' % r,
               idle and 2 <= idle[0]['timeout_s'] <= 9, idle)
-    found = leaks(dirs)
-    check('no cookie, priority or table value occurs only under fault labels in several '
-          'episodes', not found, found[:5])
+    audit = cm.get('audit', {})
+    check('campaign.json holds the audit of both runs', audit.get('runs') == 2 and
+          set(audit.get('shortcuts', {})) == {'lldp_drop', 'link_down', 'flow_idle_timeout'},
+          audit)
+    found = markers(audit) if audit else ['no audit']
+    check('no cookie, priority or table gives a fault type away', not found, found[:5])
+    check('the audit finds what the clean normal network gives away: an idle time-out',
+          any(f['feature'] == 'flows: idle time-out set' and f['test'] == 'present'
+              for f in audit.get('shortcuts', {}).get('flow_idle_timeout', [])), audit)
     # Again: both runs are complete, so nothing runs.
     res = subprocess.run([SIMRUN, 'run', '--quiet', '--out', camp, SCENARIO],
                          capture_output=True, text=True, timeout=300)
