@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "episodes.h"
 #include "faults.h"
@@ -955,6 +956,75 @@ topology_section(struct sr_buf *o, const struct rep *r, struct sr_error *err)
     sr_buf_puts(o, "</div>\n");
 }
 
+/* The largest changes.jsonl the report reads (an hour of changes is a few
+ * hundred lines). */
+#define CHANGES_MAX (8 * 1024 * 1024)
+
+/* What changed in normal time (changes.jsonl): the operator's changes and
+ * the traffic's churn, one row each, when the run has any. */
+static void
+changes_table(struct sr_buf *o, const struct rep *r)
+{
+    char *path = xasprintf("%s/changes.jsonl", r->dir), *text, *line, *save = NULL;
+    struct sr_error err = { 0 };
+    size_t rows = 0;
+
+    if (access(path, F_OK) != 0) {
+        free(path);
+        return;
+    }
+    text = sr_read_regular(path, CHANGES_MAX, 0, NULL, &err);
+    free(path);
+    sr_buf_puts(o, "<details><summary>normal-time changes (changes.jsonl): the operator's and "
+                   "the traffic's, labelled normal</summary>");
+    if (!text) {
+        sr_buf_puts(o, "<p>");
+        esc(o, err.msg);
+        sr_buf_puts(o, "</p></details>\n");
+        return;
+    }
+    sr_buf_puts(o, "<table id=\"changes\"><tr><th>t (s)</th><th>event</th><th>what</th>"
+                   "<th>on</th><th>done</th></tr>");
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *c = json_loads(line, 0, NULL);
+        const char *what = json_object_get(c, "change") ? jstr(c, "change") : jstr(c, "churn");
+
+        if (!json_is_object(c)) {
+            json_decref(c);
+            continue;
+        }
+        sr_buf_puts(o, "<tr><td class=\"n\">");
+        put_num(o, jnum(c, "t_s"), 1);
+        sr_buf_puts(o, "</td><td>");
+        esc(o, jstr(c, "event"));
+        sr_buf_puts(o, "</td><td>");
+        esc(o, what);
+        if (json_object_get(c, "service")) {
+            sr_buf_puts(o, " ");
+            esc(o, jstr(c, "service"));
+        }
+        sr_buf_puts(o, "</td><td>");
+        if (json_object_get(c, "link")) {
+            esc(o, jstr(c, "link"));
+        } else if (json_is_array(json_object_get(c, "hosts"))) {
+            sr_buf_printf(o, "%zu host%s", json_array_size(json_object_get(c, "hosts")),
+                          json_array_size(json_object_get(c, "hosts")) == 1 ? "" : "s");
+        } else if (json_object_get(c, "tcp_dst")) {
+            sr_buf_printf(o, "TCP %lld",
+                          (long long) json_integer_value(json_object_get(c, "tcp_dst")));
+        } else if (json_object_get(c, "rate_kbps")) {
+            sr_buf_printf(o, "%lld kbit/s",
+                          (long long) json_integer_value(json_object_get(c, "rate_kbps")));
+        }
+        sr_buf_printf(o, "</td><td>%s</td></tr>",
+                      json_is_true(json_object_get(c, "ok")) ? "yes" : "no");
+        rows++;
+        json_decref(c);
+    }
+    sr_buf_printf(o, "</table><p>%zu change%s</p></details>\n", rows, rows == 1 ? "" : "s");
+    free(text);
+}
+
 static void
 timeline_section(struct sr_buf *o, const struct rep *r, double t1)
 {
@@ -994,6 +1064,7 @@ timeline_section(struct sr_buf *o, const struct rep *r, double t1)
         sr_buf_puts(o, "</td></tr>");
     }
     sr_buf_puts(o, "</table></details>\n");
+    changes_table(o, r);
 }
 
 static void

@@ -162,6 +162,14 @@ def main():
     check('ACL blocks appear in the switches, lifted ones go', acl_seen and all(acl_seen),
           acl_seen)
 
+    page = os.path.join(TMP, 'report.html')
+    p = subprocess.run([SIMRUN, 'report', '-o', page, RUN], capture_output=True, text=True)
+    shown = open(page).read().count('</td></tr>') if p.returncode == 0 else 0
+    table = open(page).read().split('<table id="changes">')[-1].split('</table>')[0] \
+        if p.returncode == 0 else ''
+    check('simrun report lists every change of changes.jsonl',
+          p.returncode == 0 and table.count('<tr><td') == len(changes), (shown, len(changes)))
+
     # Churn: flash crowds and departures, labelled normal.
     churn = [c for c in changes if c['event'].startswith('churn_')]
     starts = [c for c in churn if c['event'] == 'churn_start']
