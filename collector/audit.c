@@ -458,12 +458,13 @@ au_result(const struct au_audit *a, double minp, double minr, size_t max_each)
         json_t *c;
 
         json_object_foreach(counts, type, c) {
-            json_t *list = json_array();
+            json_t *list;
             size_t n = 0;
 
             if (!strcmp(type, "normal")) {
                 continue;
             }
+            list = json_array();
             for (size_t k = 0; k < a->nf; k++) {
                 n += best_test(a, &a->f[k], type, minp, minr, tv, nv, &found[n]);
             }
