@@ -460,9 +460,12 @@ read_csv(const char *rundir, const char *path, struct answers *as, struct sr_err
     if (m) {
         struct tm tm = { 0 };
         const char *s = str(m, "started", "");
+        /* The fraction after the seconds, from where the parse ended: a
+         * short "started" has none (reading at s + 19 read past it). */
+        const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 
-        if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) {
-            started = (double) timegm(&tm) + strtod(s + 19, NULL);
+        if (rest) {
+            started = (double) timegm(&tm) + (*rest == '.' ? strtod(rest, NULL) : 0);
         }
     }
     f = rc == 0 ? fopen(path, "r") : NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -453,6 +454,7 @@ sr_url_is_plain_remote(const char *url)
     const char *auth;
     char host[256];
     size_t n, len;
+    struct in_addr v4;
 
     if (strncmp(url, "http://", 7)) {
         return false;
@@ -465,7 +467,12 @@ sr_url_is_plain_remote(const char *url)
     }
     memcpy(host, auth, len);
     host[len] = '\0';
-    return strcmp(host, "localhost") && strncmp(host, "127.", 4) && strcmp(host, "[::1]");
+    /* This machine by its address, not by how a name begins: a name such
+     * as 127.attacker.example is anyone's. */
+    if (!strcmp(host, "localhost") || !strcmp(host, "[::1]")) {
+        return false;
+    }
+    return !(inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
 }
 
 /* ---- escaping ---- */

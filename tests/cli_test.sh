@@ -170,6 +170,10 @@ expect 2 "ctl has no --password option" "$SIMRUN" ctl --password x switches
 expect 2 "ctl refuses credentials over plain http" \
     env SIMRUN_CONTROLLER_PASSWORD=s3cr3t "$SIMRUN" ctl --url http://u@192.0.2.10:8080 switches
 has "$TMP/err" "refusing to send credentials" "ctl insecure refusal"
+# A name that merely begins like a loopback address is anyone's host.
+expect 2 "ctl refuses credentials to a name beginning with 127." \
+    env SIMRUN_CONTROLLER_PASSWORD=s3cr3t "$SIMRUN" ctl --url http://u@127.attacker.example:8080 switches
+has "$TMP/err" "refusing to send credentials" "ctl refusal for 127.attacker.example"
 if grep -q 's3cr3t' "$TMP/err"; then bad "the password reached stderr"; else ok; fi
 
 # The embedded controller's applications drawn per run of a campaign:
