@@ -168,6 +168,11 @@ print_traffic(const struct sim_plan *p, FILE *out)
         fprintf(out, "  video load    %.1f Mbit/s in total\n",
                 (double) clients * (double) s->traffic.video.bitrate_kbps / 1000.0);
     }
+    if (p->churn.curve_amp > 0) {
+        fprintf(out, "  load curve    sessions x(1 %+.2f sin(2 pi t / %.0f s %+.2f)), t from the "
+                     "agents' start\n",
+                p->churn.curve_amp, p->churn.curve_period_s, p->churn.curve_phase);
+    }
     if (s->traffic.churn.flash_per_h > 0 || s->traffic.churn.depart_per_h > 0) {
         fprintf(out, "  churn         %zu event%s (flash crowds %.3g an hour, departures %.3g an "
                      "hour), labelled normal%s\n",

@@ -98,6 +98,12 @@ sim_manifest_base(const struct sim_plan *plan, const char *controller_kind,
         }
         json_object_set_new(m, "churn", churn);
     }
+    if (plan->churn.curve_amp > 0) {
+        json_object_set_new(m, "load_curve",
+                            json_pack("{s:f, s:f, s:f}", "amplitude", plan->churn.curve_amp,
+                                      "period_s", plan->churn.curve_period_s, "phase",
+                                      plan->churn.curve_phase));
+    }
     free(hash);
     return m;
 }

@@ -114,6 +114,12 @@ sim_write_traffic_plans(const struct sim_plan *plan, const char *dir, struct sr_
         }
         doc = json_pack("{s:s, s:s, s:I, s:o}", "host", h->name, "ip", ip, "seed",
                         (json_int_t) (s->seed * 1000003 + i), "roles", roles);
+        if (plan->churn.curve_amp > 0) {
+            json_object_set_new(doc, "curve",
+                                json_pack("{s:f, s:f, s:f}", "amplitude", plan->churn.curve_amp,
+                                          "period_s", plan->churn.curve_period_s, "phase",
+                                          plan->churn.curve_phase));
+        }
         json_decref(others);
         if (json_dump_file(doc, path, JSON_INDENT(1)) < 0) {
             rc = sr_error_set(err, SR_EIO, "cannot write '%s': %s", path, strerror(errno));

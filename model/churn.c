@@ -126,6 +126,12 @@ sim_churn_draw(const struct scenario *scn, const struct topology *topo,
     if (out->n) {
         qsort(out->ev, out->n, sizeof *out->ev, by_start);
     }
+    if (scn->traffic.churn.curve > 0) {
+        /* Half a cycle to a whole one over the run, starting anywhere. */
+        out->curve_amp = scn->traffic.churn.curve;
+        out->curve_period_s = (double) draw_ms(&rng, duration_ms, 2 * duration_ms) / 1000.0;
+        out->curve_phase = sr_rng_uniform(&rng, 0, 2 * M_PI);
+    }
     free(users);
 }
 

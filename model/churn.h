@@ -1,5 +1,6 @@
 /* Benign churn in the traffic: what a real network's users do that looks
- * like a traffic fault without being one.  Flash crowds (one service's
+ * like a traffic fault without being one.  A load curve over the run (the
+ * busy and the quiet hours, compressed), flash crowds (one service's
  * demand x3 to x10, or two to four extra video streams per user, across
  * one access network for 10 to 90 s: like congestion or a heavy streaming
  * host) and departures (a user host starts no new session for 30 to 180 s).
@@ -34,6 +35,10 @@ struct sim_churn_event {
 struct sim_churn {
     struct sim_churn_event *ev; /* by start time */
     size_t n;
+    /* The load curve: every host's sessions come 1 + amplitude x
+     * sin(2 pi t / period + phase) times as often, t from the agents'
+     * start (the traffic plans carry it; amplitude 0: none). */
+    double curve_amp, curve_period_s, curve_phase;
 };
 
 /* Draws the churn of one run of 'scn' lasting 'duration_ms' around the

@@ -865,7 +865,7 @@ read_traffic(struct ctx *c, const struct toml_value *t, struct scenario *scn)
 {
     static const char *const known[] = { "video", "chat", "p2p", "web", "mail",
                                          "broadcast", "churn", NULL };
-    static const char *const churn_keys[] = { "flash_crowds", "departures", NULL };
+    static const char *const churn_keys[] = { "flash_crowds", "departures", "curve", NULL };
     static const char *const video_keys[] = { "enabled", "clients", "bitrate_kbps", NULL };
     static const char *const p2p_keys[] = { "enabled", "file_mb", "per_min", NULL };
     static const char *const bc_keys[] = { "enabled", "every", NULL };
@@ -915,6 +915,7 @@ read_traffic(struct ctx *c, const struct toml_value *t, struct scenario *scn)
                 &scn->traffic.churn.flash_per_h);
         get_num(c, s, "departures", "[traffic.churn]", 0, 3600,
                 &scn->traffic.churn.depart_per_h);
+        get_num(c, s, "curve", "[traffic.churn]", 0, 0.9, &scn->traffic.churn.curve);
     }
 }
 

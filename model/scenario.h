@@ -195,6 +195,7 @@ struct scenario {
         struct {
             double flash_per_h;   /* flash crowds an hour (model/churn.h) */
             double depart_per_h;  /* departures an hour */
+            double curve;         /* the load curve's amplitude, 0..0.9 */
         } churn;
     } traffic;
     struct scn_collector collector;

@@ -48,6 +48,7 @@ struct tr_agent {
     double load;              /* rate multiplier set through --control */
     double svc_load[TR_NSERVICES]; /* each service's own (a flash crowd) */
     double quiet_until;       /* tr_mono() before which no session starts */
+    double curve_amp, curve_period, curve_phase, t0; /* the plan's load curve; tr_mono at start */
     struct video *video;      /* video.c's state */
     int control_fd;
     int kpi_errno;            /* the first failed KPI write (the agent stops) */
@@ -106,9 +107,14 @@ tr_video_slot(struct tr_agent *a)
 double
 tr_exp(struct tr_agent *a, enum tr_service svc, double mean_s)
 {
-    double u = sr_rng_double(&a->rng), quiet = a->quiet_until - tr_mono();
+    double u = sr_rng_double(&a->rng), now = tr_mono(), quiet = a->quiet_until - now;
+    double curve = a->curve_period > 0
+                       ? 1 + a->curve_amp * sin(2 * M_PI * (now - a->t0) / a->curve_period +
+                                                a->curve_phase)
+                       : 1;
 
-    return (quiet > 0 ? quiet : 0) - mean_s / (a->load * a->svc_load[svc]) * log(1.0 - u);
+    return (quiet > 0 ? quiet : 0) -
+           mean_s / (a->load * a->svc_load[svc] * curve) * log(1.0 - u);
 }
 
 int
@@ -481,6 +487,19 @@ main(int argc, char **argv)
         a.ip = xstrdup(json_string_value(json_object_get(plan, "ip")));
     }
     sr_rng_seed(&a.rng, (uint64_t) json_integer_value(json_object_get(plan, "seed")), 5);
+    a.t0 = tr_mono();
+    {
+        json_t *curve = json_object_get(plan, "curve");
+        double amp = json_number_value(json_object_get(curve, "amplitude"));
+        double period = json_number_value(json_object_get(curve, "period_s"));
+
+        /* 0.9 at most: the rate never falls to nothing. */
+        if (curve && amp >= 0 && amp <= 0.9 && period > 0) {
+            a.curve_amp = amp;
+            a.curve_period = period;
+            a.curve_phase = json_number_value(json_object_get(curve, "phase"));
+        }
+    }
     a.kpi = kpi_path ? fopen(kpi_path, "a") : stdout;
     a.log = log_path ? fopen(log_path, "a") : stderr;
     a.ep = epoll_create1(EPOLL_CLOEXEC);

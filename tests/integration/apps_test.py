@@ -25,7 +25,9 @@ every fault type -- with a protocol trace, and checks:
     + policy run none of them.
 
 Exit 77 without root."""
+import glob
 import json
+import math
 import os
 import subprocess
 import sys
@@ -193,6 +195,46 @@ def main():
         before += sum(t0 - dur <= t < t0 for t in mine)
     check('churn: flash crowds make their service busier on their users',
           during > 2 * before, (during, before))
+    # The load curve: in every plan, and sessions come faster when it is high.
+    curve = m.get('load_curve')
+    plans = [json.load(open(p)) for p in glob.glob(os.path.join(RUN, 'traffic', '*.json'))]
+    check('the load curve is in the manifest and in every traffic plan',
+          curve and plans and all(p.get('curve') == curve for p in plans), curve)
+    if curve:
+        t0 = epoch(m['started'])
+        busy_windows = [(epoch(c['time']), epoch(c['time']) + c['duration_s']) for c in starts
+                        if c['churn'] == 'flash_crowd']
+        evs_all = events(RUN)
+        for e in evs_all:
+            if e['type'] in ('congestion', 'heavy_streaming_host') and e['event'] == 'inject':
+                end = [x for x in evs_all if x['id'] == e['id'] and x['event'] == 'reverted']
+                busy_windows.append((epoch(e['time']), epoch(end[0]['time']) if end else 1e18))
+
+        def level(t):
+            return 1 + curve['amplitude'] * math.sin(
+                2 * math.pi * (t - t0) / curve['period_s'] + curve['phase'])
+
+        def counted(t):
+            return not any(a - 2 <= t < b + 5 for a, b in busy_windows)
+        span = {'busy': 0, 'quiet': 0, 'mid': 0}
+        n = {'busy': 0, 'quiet': 0}
+        for t in range(int(t0), int(epoch(m['ended']))):
+            if counted(t):
+                lv = level(t)
+                span['busy' if lv >= 1.3 else 'quiet' if lv <= 0.7 else 'mid'] += 1
+        for r in kpis:
+            if r['service'] in ('chat', 'web', 'mail') and r['host'].startswith('u') and \
+                    r['metrics'].get('role') != 'receiver' and counted(r['t']):
+                lv = level(r['t'])
+                if lv >= 1.3:
+                    n['busy'] += 1
+                elif lv <= 0.7:
+                    n['quiet'] += 1
+        rate = {k: n[k] / span[k] if span[k] else 0 for k in n}
+        check('sessions come faster when the load curve is high (30 s or more of each)',
+              span['busy'] >= 30 and span['quiet'] >= 30 and rate['busy'] > 1.5 * rate['quiet'],
+              (span, n, rate))
+
     quiet = []
     for c in starts:
         if c['churn'] == 'departure' and c['duration_s'] > 20:

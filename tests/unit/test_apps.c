@@ -61,6 +61,7 @@ test_apps_default_is_proactive_without_policy(void **state)
     assert_int_equal(p->apps.nchanges, 0);
     assert_false(sim_apps_dynamic(&p->apps));
     assert_int_equal(p->churn.n, 0);
+    assert_true(p->churn.curve_amp == 0);
     done(p, s);
 }
 
@@ -185,12 +186,17 @@ test_churn_keeps_out_of_traffic_faults(void **state)
 
         snprintf(text, sizeof text,
                  "seed = %d\nwarmup = \"10s\"\n" NET
-                 "[traffic]\nchurn = { flash_crowds = 120, departures = 120 }\n"
+                 "[traffic]\nchurn = { curve = 0.6, flash_crowds = 120, departures = 120 }\n"
                  "[campaign]\ntypes = [\"congestion\", \"heavy_streaming_host\", \"link_down\"]\n"
                  "episodes = 6\nlength = \"30s\"\ngap = \"30s\"\n",
                  seed);
         p = plan_of(text, &s);
         assert_true(p->churn.n > 2);
+        /* Half a cycle to a whole one over the run. */
+        assert_true(p->churn.curve_amp == 0.6);
+        assert_true(p->churn.curve_period_s >= (double) p->duration_ms / 1000.0 &&
+                    p->churn.curve_period_s <= 2.0 * (double) p->duration_ms / 1000.0);
+        assert_true(p->churn.curve_phase >= 0 && p->churn.curve_phase < 2 * 3.14159266);
         for (size_t i = 0; i < p->churn.n; i++) {
             const struct sim_churn_event *c = &p->churn.ev[i];
 
