@@ -199,7 +199,8 @@ int flt_add_rule(const struct flt_env *env, struct flt_run *r, uint64_t dpid, js
 /* The switch read-back (witness.c): the flows a flow fault will change,
  * as the switches show them before it; and whether they agree with the
  * controller's view now. */
-int flt_witness_before(const struct flt_env *env, struct flt_run *r, struct sr_error *err);
+int flt_witness_before(const struct flt_env *env, struct flt_run *r, const char *const *sws,
+                       size_t n, struct sr_error *err);
 int flt_witness(const struct flt_env *env, struct flt_run *r, bool want_fault,
                 struct sr_buf *seen, struct sr_error *err);
 

@@ -166,9 +166,14 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
 {
     const struct flt_rewrite *rw = rewrite_of(r);
     struct flt_batch b = { 0 };
+    bool all = !strcmp(r->target, "all");
+    const char *one[] = { r->target };
 
-    if (snapshot(env, r, err) < 0 || (env->dump_flows && flt_witness_before(env, r, err) < 0) ||
-        (rw->prepare && rw->prepare(env, r, err) < 0)) {
+    /* The switches themselves first, then the controller (see
+     * flt_witness_before). */
+    if ((env->dump_flows && flt_witness_before(env, r, all ? env->switches : one,
+                                               all ? env->nswitches : 1, err) < 0) ||
+        snapshot(env, r, err) < 0 || (rw->prepare && rw->prepare(env, r, err) < 0)) {
         return -err->code;
     }
     for (size_t si = 0; si < r->nsnaps; si++) {

@@ -104,20 +104,20 @@ changed_line(const struct flt_type *type, const char *line)
                                outputs);
 }
 
-/* Keeps the lines of the snapshotted switches the fault will change. */
+/* Keeps the lines of switches 'sws' the fault will change.  Read before
+ * the controller's snapshot: a flow the controller's applications add in
+ * between is then in the snapshot (and changed) rather than only here
+ * (and seen unchanged). */
 int
-flt_witness_before(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
+flt_witness_before(const struct flt_env *env, struct flt_run *r, const char *const *sws,
+                   size_t nsws, struct sr_error *err)
 {
-    const char **sws = xcalloc(r->nsnaps + 1, sizeof *sws);
     char **lines = NULL;
     double *ages = NULL;
     size_t n = 0;
     int rc;
 
-    for (size_t si = 0; si < r->nsnaps; si++) {
-        sws[si] = r->snaps[si].sw;
-    }
-    rc = switch_lines(env, sws, r->nsnaps, &lines, &ages, &n, err);
+    rc = switch_lines(env, sws, nsws, &lines, &ages, &n, err);
     r->orig_t = sr_now();
     for (size_t i = 0; i < n; i++) {
         if (changed_line(r->type, strchr(lines[i], '\t') + 1)) {
@@ -130,7 +130,6 @@ flt_witness_before(const struct flt_env *env, struct flt_run *r, struct sr_error
     }
     free_lines(lines, n);
     free(ages);
-    free(sws);
     return rc;
 }
 
