@@ -82,6 +82,7 @@ struct flt_rewrite {
     bool lldp_too;            /* also the rule sending LLDP to the controller */
     bool outputs_only;        /* only flows that output to a port (a drop rule has none
                                  to change) */
+    int timeout;              /* 1: sets the idle time-out, 2: the hard one, 0: neither */
     /* Fills 'w' with what flow 'f' becomes; 'ports' are the ports the
      * switch's flows output to. */
     void (*become)(const struct flt_run *r, const struct saved_flow *f, const uint32_t *ports,
@@ -204,10 +205,21 @@ int flt_witness_before(const struct flt_env *env, struct flt_run *r, const char 
 int flt_witness(const struct flt_env *env, struct flt_run *r, bool want_fault,
                 struct sr_buf *seen, struct sr_error *err);
 
-/* Whether a flow fault changes a flow (the one rule for the controller's
- * view and the switch's): never the table-miss entry; the LLDP rule only
- * when 'lldp_too'; with 'outputs_only', only a flow that outputs to a
- * port ('outputs'). */
-bool flt_rewrite_changes(const struct flt_rewrite *rw, bool table_miss, bool lldp, bool outputs);
+/* What a flow is, for flt_rewrite_changes. */
+struct flt_flow_kind {
+    bool table_miss, lldp;    /* the table-miss entry; the LLDP rule to the controller */
+    bool outputs;             /* it outputs to a port */
+    uint32_t idle, hard;      /* its time-outs (s), 0 for none */
+};
+
+/* Whether flow fault 'r' changes a flow of kind 'k' (the one rule for the
+ * controller's view and the switch's): never the table-miss entry; the
+ * LLDP rule only when 'lldp_too'; with 'outputs_only', only a flow that
+ * outputs to a port; a time-out fault only a flow whose own time-out is
+ * none or longer than the fault's (it cannot make a shorter one worse). */
+bool flt_rewrite_changes(const struct flt_run *r, const struct flt_flow_kind *k);
+
+/* The time-out (s) a time-out fault sets. */
+uint32_t flt_timeout_s(const struct flt_run *r);
 
 #endif

@@ -12,12 +12,22 @@
 #include "proc.h"
 #include "util.h"
 
-bool
-flt_rewrite_changes(const struct flt_rewrite *rw, bool table_miss, bool lldp, bool outputs)
+uint32_t
+flt_timeout_s(const struct flt_run *r)
 {
+    return (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
+}
+
+bool
+flt_rewrite_changes(const struct flt_run *r, const struct flt_flow_kind *k)
+{
+    const struct flt_rewrite *rw = r->type->detail;
+    uint32_t own = rw->timeout == 1 ? k->idle : rw->timeout == 2 ? k->hard : 0;
+
     /* The seed: "except the one to the controller"; flows_deleted keeps
      * only "the statistics entry". */
-    return !table_miss && (rw->lldp_too || !lldp) && (!rw->outputs_only || outputs);
+    return !k->table_miss && (rw->lldp_too || !k->lldp) && (!rw->outputs_only || k->outputs) &&
+           (own == 0 || own > flt_timeout_s(r));
 }
 
 /* Whether Ryu's action string 'actions' outputs to a numbered port. */
@@ -41,9 +51,11 @@ rewrite_of(const struct flt_run *r)
 static bool
 changes(const struct flt_run *r, const struct saved_flow *f)
 {
-    return flt_rewrite_changes(rewrite_of(r), flt_is_table_miss(f->match, f->priority),
+    struct flt_flow_kind k = { flt_is_table_miss(f->match, f->priority),
                                flt_is_lldp_rule(f->match, f->actions),
-                               outputs_to_port(f->actions));
+                               outputs_to_port(f->actions), f->idle, f->hard };
+
+    return flt_rewrite_changes(r, &k);
 }
 
 /* Keeps the table-0 flows of switch 'sw' from 'st'. */
@@ -175,6 +187,22 @@ inject_flows(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
                                                all ? env->nswitches : 1, err) < 0) ||
         snapshot(env, r, err) < 0 || (rw->prepare && rw->prepare(env, r, err) < 0)) {
         return -err->code;
+    }
+    {
+        /* A fault that would change nothing is not a fault: under a
+         * learning controller every flow may already time out sooner than
+         * a time-out fault would make it. */
+        size_t n = 0;
+
+        for (size_t si = 0; si < r->nsnaps; si++) {
+            for (size_t i = 0; i < r->snaps[si].n; i++) {
+                n += changes(r, &r->snaps[si].flows[i]);
+            }
+        }
+        if (!n) {
+            return sr_error_set(err, SR_EINVAL, "%s finds no flow to change on %s",
+                                r->type->name, r->target);
+        }
     }
     for (size_t si = 0; si < r->nsnaps; si++) {
         struct sw_snap *s = &r->snaps[si];
@@ -539,7 +567,7 @@ prepare_output(const struct flt_env *env, struct flt_run *r, struct sr_error *er
     return 0;
 }
 
-const struct flt_rewrite flt_rw_output = { FLT_RW_MODIFY, false, true, become_output,
+const struct flt_rewrite flt_rw_output = { FLT_RW_MODIFY, false, true, 0, become_output,
                                            prepare_output, NULL };
 
 /* flow_inport_changed: each flow only matches packets from a port they
@@ -572,14 +600,9 @@ prepare_inport(const struct flt_env *env, struct flt_run *r, struct sr_error *er
     return 0;
 }
 
-const struct flt_rewrite flt_rw_inport = { FLT_RW_REMATCH, false, false, become_inport,
+const struct flt_rewrite flt_rw_inport = { FLT_RW_REMATCH, false, false, 0, become_inport,
                                            prepare_inport, NULL };
 
-static uint32_t
-timeout_s(const struct flt_run *r)
-{
-    return (uint32_t) ((r->spec.timeout_ms + 999) / 1000);
-}
 
 static void
 become_idle(const struct flt_run *r, const struct saved_flow *f, const uint32_t *ports,
@@ -588,7 +611,7 @@ become_idle(const struct flt_run *r, const struct saved_flow *f, const uint32_t 
     (void) f;
     (void) ports;
     (void) nports;
-    w->idle = timeout_s(r);
+    w->idle = flt_timeout_s(r);
 }
 
 static void
@@ -598,11 +621,11 @@ become_hard(const struct flt_run *r, const struct saved_flow *f, const uint32_t 
     (void) f;
     (void) ports;
     (void) nports;
-    w->hard = timeout_s(r);
+    w->hard = flt_timeout_s(r);
 }
 
-const struct flt_rewrite flt_rw_idle = { FLT_RW_READD, false, false, become_idle, NULL, NULL };
-const struct flt_rewrite flt_rw_hard = { FLT_RW_READD, false, false, become_hard, NULL, NULL };
+const struct flt_rewrite flt_rw_idle = { FLT_RW_READD, false, false, 1, become_idle, NULL, NULL };
+const struct flt_rewrite flt_rw_hard = { FLT_RW_READD, false, false, 2, become_hard, NULL, NULL };
 
 /* flows_deleted: nothing is what they become. */
 static void
@@ -616,7 +639,7 @@ become_nothing(const struct flt_run *r, const struct saved_flow *f, const uint32
     (void) w;
 }
 
-const struct flt_rewrite flt_rw_deleted = { FLT_RW_DELETE, true, false, become_nothing, NULL,
+const struct flt_rewrite flt_rw_deleted = { FLT_RW_DELETE, true, false, 0, become_nothing, NULL,
                                             NULL };
 
 /* rate_limit: every flow goes through an OpenFlow meter first. */
@@ -652,5 +675,5 @@ meter_delete(const struct flt_env *env, struct flt_run *r, struct sr_error *err)
                      : 0;
 }
 
-const struct flt_rewrite flt_rw_meter = { FLT_RW_MODIFY, false, false, become_metered,
+const struct flt_rewrite flt_rw_meter = { FLT_RW_MODIFY, false, false, 0, become_metered,
                                           meter_add, meter_delete };

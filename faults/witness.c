@@ -89,19 +89,24 @@ free_lines(char **lines, size_t n)
 /* The lines a flow fault changes, as the switch shows them (see
  * flt_rewrite_changes). */
 static bool
-changed_line(const struct flt_type *type, const char *line)
+changed_line(const struct flt_run *r, const char *line)
 {
-    bool miss = strstr(line, "priority=0 ") || strstr(line, "priority=0,");
-    const char *p = strstr(line, "actions=");
-    bool outputs = false;
+    const char *p = strstr(line, "actions="), *idle = strstr(line, "idle_timeout=");
+    const char *hard = strstr(line, "hard_timeout=");
+    struct flt_flow_kind k = {
+        .table_miss = strstr(line, "priority=0 ") || strstr(line, "priority=0,"),
+        .lldp = strstr(line, "dl_type=0x88cc") != NULL,
+        /* ovs-ofctl writes a time-out only when there is one. */
+        .idle = idle ? (uint32_t) strtoul(idle + 13, NULL, 10) : 0,
+        .hard = hard ? (uint32_t) strtoul(hard + 13, NULL, 10) : 0,
+    };
 
     /* ovs-ofctl writes "output:3", or a bare "3", for a port. */
-    for (p = p ? p + 8 : ""; *p && !outputs; p += strcspn(p, ","), p += *p == ',') {
-        outputs = (!strncmp(p, "output:", 7) && p[7] >= '0' && p[7] <= '9') ||
-                  (*p >= '0' && *p <= '9');
+    for (p = p ? p + 8 : ""; *p && !k.outputs; p += strcspn(p, ","), p += *p == ',') {
+        k.outputs = (!strncmp(p, "output:", 7) && p[7] >= '0' && p[7] <= '9') ||
+                    (*p >= '0' && *p <= '9');
     }
-    return flt_rewrite_changes(type->detail, miss, strstr(line, "dl_type=0x88cc") != NULL,
-                               outputs);
+    return flt_rewrite_changes(r, &k);
 }
 
 /* Keeps the lines of switches 'sws' the fault will change.  Read before
@@ -120,7 +125,7 @@ flt_witness_before(const struct flt_env *env, struct flt_run *r, const char *con
     rc = switch_lines(env, sws, nsws, &lines, &ages, &n, err);
     r->orig_t = sr_now();
     for (size_t i = 0; i < n; i++) {
-        if (changed_line(r->type, strchr(lines[i], '\t') + 1)) {
+        if (changed_line(r, strchr(lines[i], '\t') + 1)) {
             r->orig = xrealloc(r->orig, (r->norig + 1) * sizeof *r->orig);
             r->orig_age = xrealloc(r->orig_age, (r->norig + 1) * sizeof *r->orig_age);
             r->orig_age[r->norig] = ages[i];
