@@ -277,6 +277,20 @@ collect_runs(const char *arg, bool all, char ***out, size_t *n, struct sr_error 
     return 0;
 }
 
+/* Appends to 'out' the runs dataset 'arg' stands for: itself when it has
+ * rows of its own (a run, a merged dataset), else a campaign's complete
+ * runs. */
+static int
+dataset_runs(const char *arg, char ***out, size_t *n, struct sr_error *err)
+{
+    if (!rd_rows_exist(arg, "samples")) {
+        return collect_runs(arg, false, out, n, err);
+    }
+    *out = xrealloc(*out, (*n + 1) * sizeof **out);
+    (*out)[(*n)++] = xstrdup(arg);
+    return 0;
+}
+
 /* The run id a run's rows carry ("<scenario>-<seed>"), from its manifest. */
 static char *
 run_id_of(const char *rundir)
@@ -706,11 +720,7 @@ sim_cmd_split(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    /* A merged dataset or a run has its own samples; a campaign, its runs'. */
-    if (rd_rows_exist(argv[optind], "samples")) {
-        runs = xcalloc(1, sizeof *runs);
-        runs[nruns++] = xstrdup(argv[optind]);
-    } else if (collect_runs(argv[optind], false, &runs, &nruns, &err) < 0) {
+    if (dataset_runs(argv[optind], &runs, &nruns, &err) < 0) {
         fprintf(stderr, "simrun: %s\n", err.msg);
         rc = 1;
         goto out;
@@ -1118,12 +1128,7 @@ sim_cmd_audit(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     for (int i = optind; i < argc && rc == 0; i++) {
-        if (rd_rows_exist(argv[i], "samples")) {
-            runs = xrealloc(runs, (nruns + 1) * sizeof *runs);
-            runs[nruns++] = xstrdup(argv[i]);
-        } else if (collect_runs(argv[i], false, &runs, &nruns, &err) < 0) {
-            rc = 1;
-        }
+        rc = dataset_runs(argv[i], &runs, &nruns, &err) < 0 ? 1 : 0;
     }
     au = au_new();
     for (size_t i = 0; i < nruns && rc == 0; i++) {
